@@ -1,0 +1,123 @@
+# Copyright 2026 The stereo_any_video_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""clip -> backend -> per-frame disparity, depth and cloud arrays, ROS-free.
+
+This is everything the node does to a clip between synchronization and publishing, so the
+whole numeric path is tested without rclpy and the node only fills messages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from stereo_any_video_ros.backends import StereoBackend
+from stereo_any_video_ros.calibration import StereoCalibration
+from stereo_any_video_ros.clip import Clip, ClipFrame
+from stereo_any_video_ros.geometry import (
+    correct_disparity, depth_to_millimetres, disparity_to_depth, DisparityRange, PointCloud,
+    PointCloudBuilder, resize_disparity, valid_window)
+from stereo_any_video_ros.params import NodeConfig
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Everything published for one stereo pair, at the output resolution."""
+
+    frame: ClipFrame
+    calibration: StereoCalibration
+    disparity: np.ndarray  # (H, W) float32, invalid = config.invalid_disparity_value
+    disparity_range: DisparityRange
+    valid_window: Tuple[int, int, int, int]  # x, y, width, height
+    depth: Optional[np.ndarray]  # float32 metres (NaN invalid) or uint16 mm (0 invalid)
+    cloud: Optional[PointCloud]
+
+
+class StereoProcessor:
+    """Runs a backend on clips and turns its raw disparity into the published quantities.
+
+    `config` may be replaced between calls to apply dynamic filter parameters.
+    """
+
+    def __init__(self, backend: StereoBackend, config: NodeConfig):
+        self.backend = backend
+        self.config = config
+        self._cloud_builder = PointCloudBuilder()
+
+    def _inference_size(self, width: int, height: int) -> Tuple[int, int]:
+        if self.config.inference_width:
+            return self.config.inference_width, self.config.inference_height
+        return width, height
+
+    def infer(self, clip: Clip) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Raw disparity x_l - x_r of the clip's new frames at the output resolution.
+
+        Returns (num_new, H_out, W_out) float32 and, when the output is at the inference
+        resolution, the resized left images (num_new, H_out, W_out, 3) for colouring clouds.
+        """
+        left, right = clip.stacked()  # (T, H, W, 3)
+        height, width = left.shape[1:3]
+        inference_width, inference_height = self._inference_size(width, height)
+        resized = (inference_width, inference_height) != (width, height)
+        if resized:
+            interpolation = cv2.INTER_AREA if inference_width < width else cv2.INTER_LINEAR
+            left, right = ([cv2.resize(image, (inference_width, inference_height),
+                                       interpolation=interpolation) for image in clip_side]
+                           for clip_side in (left, right))
+            left, right = np.stack(left), np.stack(right)
+        raw = self.backend.infer(left, right)[-clip.num_new:]  # (N, h, w)
+        if not resized:
+            return raw, None
+        if self.config.output_resolution == 'inference':
+            return raw, left[-clip.num_new:]
+        return np.stack([resize_disparity(d, width, height) for d in raw]), None
+
+    def output_calibration(self, calibration: StereoCalibration) -> StereoCalibration:
+        """The calibration that goes with published images."""
+        if self.config.output_resolution == 'inference' and self.config.inference_width:
+            return calibration.scaled(self.config.inference_width, self.config.inference_height)
+        return calibration
+
+    def finish(self, frame: ClipFrame, raw_disparity: np.ndarray,
+               resized_left: Optional[np.ndarray] = None,
+               want_depth: bool = True, want_cloud: bool = True) -> FrameResult:
+        """Turn one frame's raw disparity into its published quantities."""
+        config = self.config
+        calibration = self.output_calibration(frame.calibration)
+        disparity_range = DisparityRange.from_limits(
+            calibration.fx, calibration.baseline, config.min_depth, config.max_depth,
+            config.min_disparity, config.max_disparity)
+        disparity = correct_disparity(raw_disparity, calibration.cx_offset, disparity_range)
+        valid = np.isfinite(disparity)
+        depth = None
+        cloud = None
+        if want_depth or want_cloud:
+            metres = disparity_to_depth(disparity, calibration.fx, calibration.baseline)
+            if want_cloud:
+                left = calibration.left
+                rgb = (resized_left if resized_left is not None else frame.left) \
+                    if config.use_color else None
+                cloud = self._cloud_builder.build(
+                    metres, left.fx, left.fy, left.cx, left.cy, rgb,
+                    decimation=config.point_cloud_decimation,
+                    organized=config.point_cloud_organized,
+                    padded=not config.avoid_point_cloud_padding,
+                    max_depth=config.point_cloud_max_depth)
+            if want_depth:
+                depth = metres if config.depth_encoding == '32FC1' else \
+                    depth_to_millimetres(metres)
+        window = valid_window(valid)
+        if config.invalid_disparity_value == 0.0:
+            disparity[~valid] = 0.0
+        return FrameResult(frame, calibration, disparity, disparity_range, window, depth, cloud)
+
+    def process(self, clip: Clip, want_depth: bool = True, want_cloud: bool = True
+                ) -> List[FrameResult]:
+        """Run the backend once and finish every new frame of the clip."""
+        raw, resized_left = self.infer(clip)
+        return [self.finish(frame, raw[i],
+                            None if resized_left is None else resized_left[i],
+                            want_depth, want_cloud)
+                for i, frame in enumerate(clip.new_frames)]
