@@ -261,8 +261,8 @@ def folder_sequence(left_dir: Path, right_dir: Path, left_info: Path, right_info
     def frames():
         for left_path, right_path in pairs:
             yield read(left_path), read(right_path), None
-    return StereoSequence(frames(), load_camera_yaml(left_info), load_camera_yaml(right_info),
-                     len(pairs))
+    return StereoSequence(frames(), load_camera_yaml(left_info),
+                          load_camera_yaml(right_info), len(pairs))
 
 
 def run(sequence: StereoSequence, output: Path, rate_hz: float, node_parameters: Dict[str, str],

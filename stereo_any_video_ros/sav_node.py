@@ -27,16 +27,15 @@ from rclpy.qos import (
     DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy)
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.time import Time
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, PointField
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from stereo_msgs.msg import DisparityImage
 
 from stereo_any_video_ros.backends import create_backend
 from stereo_any_video_ros.calibration import (
     CalibrationError, check_pair_size, PinholeInfo, stereo_calibration, StereoCalibration)
 from stereo_any_video_ros.clip import ClipBuffer, ClipFrame
-from stereo_any_video_ros.conversions import (
-    as_byte_array, compressed_to_rgb8, fill_image, image_to_rgb8, ImageFormatError)
-from stereo_any_video_ros.geometry import FLOAT32
+from stereo_any_video_ros.conversions import compressed_to_rgb8, image_to_rgb8, ImageFormatError
+from stereo_any_video_ros.messages import camera_info_msg, cloud_msg, depth_msg, disparity_msg
 from stereo_any_video_ros.params import ConfigError, NodeConfig, PARAMETERS, ParamSpec
 from stereo_any_video_ros.processing import FrameResult, StereoProcessor
 from stereo_any_video_ros.sync import StereoPair, StereoSynchronizer, TimeJumpError
@@ -328,41 +327,16 @@ class SavNode(Node):
         header, received = result.frame.payload
         if self.config.frame_id:
             header = type(header)(stamp=header.stamp, frame_id=self.config.frame_id)
-        calibration = result.calibration
         if want_disparity:
-            msg = DisparityImage(header=header, f=calibration.fx, t=calibration.baseline,
-                                 min_disparity=result.disparity_range.low,
-                                 max_disparity=result.disparity_range.high,
-                                 delta_d=self.config.delta_d)
-            fill_image(msg.image, result.disparity, '32FC1')
-            msg.image.header = header
-            x, y, width, height = result.valid_window
-            msg.valid_window.x_offset, msg.valid_window.y_offset = x, y
-            msg.valid_window.width, msg.valid_window.height = width, height
-            self._disparity_pub.publish(msg)
+            self._disparity_pub.publish(disparity_msg(result, header, self.config.delta_d))
         if want_depth:
-            depth = fill_image(Image(header=header), result.depth, self.config.depth_encoding)
-            self._depth_pub.publish(depth)
-            self._depth_info_pub.publish(self._camera_info(header, calibration.left))
+            self._depth_pub.publish(depth_msg(result, header, self.config.depth_encoding))
+            self._depth_info_pub.publish(camera_info_msg(result.calibration.left, header))
         if want_cloud:
-            cloud = result.cloud
-            self._cloud_pub.publish(PointCloud2(
-                header=header, height=cloud.height, width=cloud.width,
-                fields=[PointField(name=name, offset=offset, datatype=FLOAT32, count=1)
-                        for name, offset in cloud.fields],
-                is_bigendian=sys.byteorder == 'big', point_step=cloud.point_step,
-                row_step=cloud.row_step, data=as_byte_array(cloud.data),
-                is_dense=cloud.is_dense))
+            self._cloud_pub.publish(cloud_msg(result.cloud, header))
             self._last_cloud_stamp_ns = result.frame.stamp_ns
         self._output_rate.add()
         self._latency_ms.add((time.monotonic() - received) * 1e3)
-
-    @staticmethod
-    def _camera_info(header: Any, info: PinholeInfo) -> CameraInfo:
-        """The rectified left camera at the published resolution (no distortion left)."""
-        return CameraInfo(header=header, width=info.width, height=info.height,
-                          distortion_model='plumb_bob', d=[0.0] * 5, k=list(info.k),
-                          r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], p=list(info.p))
 
     # ---- diagnostics ----
 
