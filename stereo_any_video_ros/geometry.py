@@ -99,6 +99,15 @@ def cloud_layout(use_color: bool, padded: bool) -> Tuple[Tuple[Tuple[str, int], 
     return (('x', 0), ('y', 4), ('z', 8)), 16 if padded else 12
 
 
+def _pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint32 0x00RRGGBB, the bits PCL's rgb float carries."""
+    # B, G, R, A bytes read as a little-endian uint32 are 0xAARRGGBB; then clear A.
+    bgra = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGRA)
+    bits = bgra.view('<u4')[..., 0].astype(np.uint32, copy=False)
+    bits &= np.uint32(0x00FFFFFF)
+    return bits
+
+
 class PointCloudBuilder:
     """Back-projects depth through the left K: X = (u-cx)Z/fx, Y = (v-cy)Z/fy.
 
@@ -130,26 +139,20 @@ class PointCloudBuilder:
         z = depth[::decimation, ::decimation]
         if max_depth > 0.0:
             z = np.where(z <= max_depth, z, np.float32(np.nan))
-        colour = None if rgb is None else rgb[::decimation, ::decimation]
+        rgb_bits = None if rgb is None else _pack_rgb(rgb[::decimation, ::decimation])
         if not organized:
             keep = np.isfinite(z)
             z, ray_x, ray_y = z[keep], ray_x[keep], ray_y[keep]
-            colour = None if colour is None else colour[keep]
+            rgb_bits = None if rgb_bits is None else rgb_bits[keep]
         fields, point_step = cloud_layout(rgb is not None, padded)
         points = np.zeros(z.shape + (point_step,), dtype=np.uint8)
         xyz = points[..., :12].view(np.float32)  # (..., 3) float32 view into the packed bytes
         np.multiply(ray_x, z, out=xyz[..., 0])
         np.multiply(ray_y, z, out=xyz[..., 1])
         xyz[..., 2] = z
-        if colour is not None:
+        if rgb_bits is not None:
             rgb_offset = fields[3][1]
-            # The rgb float32 field carries the bits of the uint32 0x00RRGGBB (PCL convention).
-            packed = points[..., rgb_offset:rgb_offset + 4].view(np.uint32)[..., 0]
-            packed[...] = colour[..., 0]
-            packed <<= 8
-            packed |= colour[..., 1]
-            packed <<= 8
-            packed |= colour[..., 2]
+            points[..., rgb_offset:rgb_offset + 4].view(np.uint32)[..., 0] = rgb_bits
         out_height, out_width = z.shape if organized else (1, z.size)
         return PointCloud(fields, point_step, out_height, out_width,
                           is_dense=not organized, data=points.reshape(-1))

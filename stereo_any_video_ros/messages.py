@@ -44,9 +44,12 @@ def camera_info_msg(info: PinholeInfo, header: Header) -> CameraInfo:
 
 
 def cloud_msg(cloud: PointCloud, header: Header) -> PointCloud2:
-    return PointCloud2(
+    msg = PointCloud2(
         header=header, height=cloud.height, width=cloud.width,
         fields=[PointField(name=name, offset=offset, datatype=FLOAT32, count=1)
                 for name, offset in cloud.fields],
         is_bigendian=sys.byteorder == 'big', point_step=cloud.point_step,
-        row_step=cloud.row_step, data=as_byte_array(cloud.data), is_dense=cloud.is_dense)
+        row_step=cloud.row_step, is_dense=cloud.is_dense)
+    # Through the setter: the constructor would rebuild the array element by element.
+    msg.data = as_byte_array(cloud.data)
+    return msg
