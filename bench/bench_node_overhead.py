@@ -25,7 +25,6 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
-from stereo_msgs.msg import DisparityImage
 
 from stereo_any_video_ros.backends.sgbm import SGBMBackend
 from stereo_any_video_ros.calibration import PinholeInfo, stereo_calibration
@@ -35,12 +34,13 @@ from stereo_any_video_ros.messages import camera_info_msg, cloud_msg, depth_msg,
 from stereo_any_video_ros.params import NodeConfig
 from stereo_any_video_ros.processing import StereoProcessor
 from stereo_any_video_ros.synthetic import StereoRig, SyntheticScene
+from stereo_msgs.msg import DisparityImage
 
 TOPICS = {'disparity': DisparityImage, 'depth/image_rect': Image,
           'depth/camera_info': CameraInfo, 'points2': PointCloud2}
 _QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 
-SINK = f'''
+SINK = """
 import rclpy, time
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -49,11 +49,11 @@ from stereo_msgs.msg import DisparityImage
 rclpy.init()
 node = Node('bench_sink', namespace='/bench')
 qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-for topic, kind in {{'disparity': DisparityImage, 'depth/image_rect': Image,
-                     'depth/camera_info': CameraInfo, 'points2': PointCloud2}}.items():
+for topic, kind in {'disparity': DisparityImage, 'depth/image_rect': Image,
+                     'depth/camera_info': CameraInfo, 'points2': PointCloud2}.items():
     node.create_subscription(kind, topic, lambda msg: None, qos)
 rclpy.spin(node)
-'''
+"""
 
 
 def timed(fn, *args):

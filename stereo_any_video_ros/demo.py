@@ -28,12 +28,12 @@ import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
-from stereo_msgs.msg import DisparityImage
 
 from stereo_any_video_ros.camera_yaml import CameraCalibration, load_camera_yaml
 from stereo_any_video_ros.conversions import fill_image, image_to_array, to_rgb8
 from stereo_any_video_ros.metrics import bad_pixel_rate, density, epe, tepe
 from stereo_any_video_ros.synthetic import StereoRig, SyntheticScene
+from stereo_msgs.msg import DisparityImage
 
 LOG = logging.getLogger('sav_demo')
 PACKAGE = 'stereo_any_video_ros'

@@ -10,12 +10,12 @@ import sys
 
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
-from stereo_msgs.msg import DisparityImage
 
 from stereo_any_video_ros.calibration import PinholeInfo
 from stereo_any_video_ros.conversions import as_byte_array, fill_image
 from stereo_any_video_ros.geometry import FLOAT32, PointCloud
 from stereo_any_video_ros.processing import FrameResult
+from stereo_msgs.msg import DisparityImage
 
 
 def disparity_msg(result: FrameResult, header: Header, delta_d: float) -> DisparityImage:

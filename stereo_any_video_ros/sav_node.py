@@ -28,7 +28,6 @@ from rclpy.qos import (
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
-from stereo_msgs.msg import DisparityImage
 
 from stereo_any_video_ros.backends import create_backend
 from stereo_any_video_ros.calibration import (
@@ -39,6 +38,7 @@ from stereo_any_video_ros.messages import camera_info_msg, cloud_msg, depth_msg,
 from stereo_any_video_ros.params import ConfigError, NodeConfig, PARAMETERS, ParamSpec
 from stereo_any_video_ros.processing import FrameResult, StereoProcessor
 from stereo_any_video_ros.sync import StereoPair, StereoSynchronizer, TimeJumpError
+from stereo_msgs.msg import DisparityImage
 
 _OUTPUT_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                          reliability=ReliabilityPolicy.RELIABLE,

@@ -19,7 +19,7 @@ FX, CX, CY, BASELINE = 400.0, 319.5, 239.5, 0.12
 def make_info(fx: float = FX, fy: float = 0.0, cx: float = CX, cy: float = CY,
               tx: float = 0.0, width: int = 640, height: int = 480, frame_id: str = 'cam',
               k0: float = 0.0) -> PinholeInfo:
-    """A rectified camera: K = [fx 0 cx; 0 fy cy; 0 0 1], P = [K | (tx, 0, 0)]."""
+    """Return a rectified camera: K = [fx 0 cx; 0 fy cy; 0 0 1], P = [K | (tx, 0, 0)]."""
     fy = fy or fx
     k = (k0 or fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0)
     p = (fx, 0.0, cx, tx, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from stereo_any_video_ros.camera_yaml import (calibration_from_dict, CameraCalibration,
                                               load_camera_yaml, save_camera_yaml)
+import yaml
 
 # Written the way camera_calibration's cameracalibrator writes a stereo left camera.
 ROS_LEFT = """\

@@ -17,7 +17,7 @@ HEIGHT, WIDTH = 4, 6
 
 def make_frame(stamp_ns: int, index: int = 0, size: Tuple[int, int] = (WIDTH, HEIGHT),
                frame_id: str = 'cam', calibration: Any = 'calibration-a') -> ClipFrame:
-    """A frame whose left pixels are `index` and right pixels 255 - `index`."""
+    """Return a frame whose left pixels are `index` and right pixels 255 - `index`."""
     width, height = size
     left = np.full((height, width, 3), index % 256, np.uint8)
     right = np.full((height, width, 3), 255 - index % 256, np.uint8)
@@ -250,9 +250,12 @@ def test_resets_counter_and_manual_reset() -> None:
 
 # --- property ---------------------------------------------------------------------------------
 
+length_and_stride = st.integers(1, 6).flatmap(
+    lambda length: st.tuples(st.just(length), st.integers(1, length)))
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 6).flatmap(lambda length: st.tuples(st.just(length),
-                                                             st.integers(1, length))),
+@given(length_and_stride,
        st.lists(st.integers(-50, 300), max_size=40),
        st.sampled_from((0, 100, 200)))
 def test_replicate_emits_every_frame_once(length_stride, deltas, max_gap_ns) -> None:

@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
 from stereo_any_video_ros.params import PARAMETERS
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = 'stereo_any_video_ros'

@@ -17,7 +17,7 @@ import rclpy
 from stereo_any_video_ros.conversions import cloud_to_array, fill_image, image_to_array
 from stereo_any_video_ros.demo import (
     camera_info_msg, disparity_array, lossless_qos_overrides, OUTPUT_TOPICS, rig_calibrations,
-    start_sav_node, stop_process, StereoStreamClient)
+    start_sav_node, StereoStreamClient, stop_process)
 from stereo_any_video_ros.synthetic import StereoRig, SyntheticScene
 
 RIG = StereoRig(320, 240, fx=200.0, baseline=0.12)
