@@ -29,13 +29,26 @@ class PinholeInfo:
 
     @classmethod
     def from_msg(cls, msg: Any) -> 'PinholeInfo':
-        """Read a CameraInfo, reducing width/height by its ROI and binning."""
+        """Read a CameraInfo for the image it describes, ROI and binning applied.
+
+        K and P are in full-resolution sensor pixels; an image cropped to the ROI and binned
+        has its principal point moved by the ROI offset and every pixel quantity divided by
+        the binning (as image_geometry's PinholeCameraModel does).
+        """
         binning_x = max(int(msg.binning_x), 1)
         binning_y = max(int(msg.binning_y), 1)
-        width = msg.roi.width if msg.roi.width else msg.width
-        height = msg.roi.height if msg.roi.height else msg.height
+        roi = msg.roi
+        width = roi.width if roi.width else msg.width
+        height = roi.height if roi.height else msg.height
+        k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3).copy()
+        p = np.asarray(msg.p, dtype=np.float64).reshape(3, 4).copy()
+        k[0, 2] -= roi.x_offset
+        k[1, 2] -= roi.y_offset
+        p[0, 2] -= roi.x_offset
+        p[1, 2] -= roi.y_offset
+        scale = np.array([[1.0 / binning_x], [1.0 / binning_y], [1.0]])
         return cls(width=int(width) // binning_x, height=int(height) // binning_y,
-                   k=tuple(float(v) for v in msg.k), p=tuple(float(v) for v in msg.p),
+                   k=tuple((k * scale).ravel()), p=tuple((p * scale).ravel()),
                    frame_id=msg.header.frame_id)
 
     @property
