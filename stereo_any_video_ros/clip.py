@@ -39,6 +39,10 @@ class Clip:
     frames: Tuple[ClipFrame, ...]
     num_new: int
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.num_new <= len(self.frames):
+            raise ValueError(f'num_new must be in [1, {len(self.frames)}], got {self.num_new}')
+
     @property
     def new_frames(self) -> Tuple[ClipFrame, ...]:
         return self.frames[-self.num_new:]

@@ -36,9 +36,9 @@ class ParamSpec:
                         f'got {value!r}')
         if self.choices and value not in self.choices:
             return f'{self.name} must be one of {list(self.choices)}, got {value!r}'
-        if self.range is not None and not (isinstance(value, float) and math.isnan(value)):
+        if self.range is not None:
             low, high, step = self.range
-            if not low <= value <= high:
+            if not low <= value <= high:  # also rejects NaN
                 return f'{self.name} must lie in [{low}, {high}], got {value!r}'
             if step and (value - low) % step:
                 return f'{self.name} must be {low} plus a multiple of {step}, got {value!r}'
