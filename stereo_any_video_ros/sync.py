@@ -21,16 +21,13 @@ SIDES = ('left', 'right')
 
 @dataclass
 class SyncStats:
-    """Running counts; the node reports differences between two snapshots."""
+    """Running counts since start, for diagnostics and the unsynchronized warning."""
 
     received_left: int = 0
     received_right: int = 0
     pairs: int = 0
     dropped_left: int = 0
     dropped_right: int = 0
-
-    def snapshot(self) -> 'SyncStats':
-        return SyncStats(**vars(self))
 
 
 @dataclass(frozen=True)
