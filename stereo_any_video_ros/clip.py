@@ -61,7 +61,8 @@ class ClipBuffer:
         if length < 1:
             raise ValueError(f'clip length must be >= 1, got {length}')
         if not 1 <= stride <= length:
-            raise ValueError(f'clip stride must be in [1, {length}], got {stride}')
+            raise ValueError(f'clip_stride must be in [1, clip length = {length}], got {stride}; '
+                             'a larger stride would skip frames')
         if warmup not in WARMUP_POLICIES:
             raise ValueError(f'warmup must be one of {WARMUP_POLICIES}, got {warmup!r}')
         self.length = length

@@ -63,10 +63,11 @@ class StereoProcessor:
         resized = (inference_width, inference_height) != (width, height)
         if resized:
             interpolation = cv2.INTER_AREA if inference_width < width else cv2.INTER_LINEAR
-            left, right = ([cv2.resize(image, (inference_width, inference_height),
-                                       interpolation=interpolation) for image in clip_side]
-                           for clip_side in (left, right))
-            left, right = np.stack(left), np.stack(right)
+
+            def resize(images: np.ndarray) -> np.ndarray:
+                return np.stack([cv2.resize(image, (inference_width, inference_height),
+                                            interpolation=interpolation) for image in images])
+            left, right = resize(left), resize(right)
         raw = self.backend.infer(left, right)[-clip.num_new:]  # (N, h, w)
         if not resized:
             return raw, None

@@ -111,9 +111,6 @@ class SavNode(Node):
                                    'neural backends only.')
         self._processor = StereoProcessor(backend, config)
         clip_length = config.clip_length or backend.default_clip_length
-        if config.clip_stride > clip_length:
-            raise ConfigError(f'clip_stride ({config.clip_stride}) cannot exceed the clip length '
-                              f'({clip_length}) of backend {config.backend}')
         self._clips = ClipBuffer(clip_length, config.clip_stride, config.warmup,
                                  int(config.max_frame_gap_seconds * 1e9))
         self._sync: StereoSynchronizer = StereoSynchronizer(
@@ -383,7 +380,7 @@ def main(args: Optional[List[str]] = None) -> int:
     rclpy.init(args=args)
     try:
         node = SavNode()
-    except (ConfigError, ValueError) as error:
+    except ValueError as error:  # ConfigError, or a backend rejecting its options
         rclpy.logging.get_logger('sav_node').fatal(f'cannot start: {error}')
         rclpy.try_shutdown()
         return 1
