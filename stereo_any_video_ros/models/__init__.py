@@ -1,0 +1,1 @@
+"""Network definitions, one model per folder, with the official module names."""

@@ -1,0 +1,1 @@
+"""Stereo Any Video (Jing et al.), state-dict compatible with the official checkpoints."""
