@@ -19,7 +19,10 @@ PY_DEPS := torch==2.13.0 numpy==2.4.6 opencv-python-headless==5.0.0.93 rosbags==
 	tqdm==4.70.1 pyyaml==6.0.3 pytest==9.2.0 hypothesis==6.170.15 setuptools==84.2.1 \
 	ros-ament-flake8==0.19.2 flake8==7.5.0 flake8-import-order==0.19.2 flake8-quotes==3.4.0
 
-.PHONY: demo test bench clean
+# Only for comparing with the official SAV code (bench-sav, test/golden/make_sav_golden.py).
+UPSTREAM_DEPS := einops==0.8.2 easydict==1.14 unfoldNd==0.2.3 opt_einsum==3.4.0 scipy==1.17.1
+
+.PHONY: demo test bench bench-sav clean
 
 $(VENV)/.installed: setup.py package.xml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +38,15 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_node_overhead.py $(ARGS)
+
+$(VENV)/.upstream-deps: $(VENV)/.installed
+	$(PY) -m pip install --quiet $(UPSTREAM_DEPS)
+	touch $@
+
+# UPSTREAM: the folder that contains a `stereoanyvideo` checkout of TomTomTommi/stereoanyvideo.
+bench-sav: $(VENV)/.upstream-deps
+	@test -n "$(UPSTREAM)" || { echo 'set UPSTREAM=/path/containing/stereoanyvideo'; exit 2; }
+	$(PY) bench/bench_sav.py --upstream $(UPSTREAM) $(ARGS)
 
 clean:
 	rm -rf $(VENV) demo_output bench_output .pytest_cache .hypothesis *.egg-info

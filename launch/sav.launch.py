@@ -5,6 +5,10 @@ r"""Start sav_node on a rectified stereo pair, optionally with RViz2.
 Example, for cameras publishing /camera/left/image_rect and so on:
     ros2 launch stereo_any_video_ros sav.launch.py \
         left_namespace:=/camera/left right_namespace:=/camera/right rviz:=true
+Stereo Any Video on the GPU, 20-frame clips every 10 pairs, each frame 5 pairs late:
+    ros2 launch stereo_any_video_ros sav.launch.py backend:=sav \
+        checkpoint:=/path/to/StereoAnyVideo_MIX.pth clip_length:=20 clip_stride:=10 \
+        output_delay_frames:=5
 
 The node runs in `namespace` and reads `<left_namespace>/image_rect`,
 `<left_namespace>/camera_info` and the same under `right_namespace` (relative names resolve
@@ -35,8 +39,25 @@ def generate_launch_description():
             'backend', default_value='sgbm',
             description='Stereo backend (overrides params_file).'),
         DeclareLaunchArgument(
+            'checkpoint', default_value='',
+            description='Weights of a neural backend, e.g. StereoAnyVideo_MIX.pth '
+                        '(overrides params_file).'),
+        DeclareLaunchArgument(
+            'device', default_value='cuda:0',
+            description='Torch device: cpu, cuda or cuda:N (overrides params_file).'),
+        DeclareLaunchArgument(
+            'precision', default_value='fp16',
+            description='fp32, fp16 or bf16 (overrides params_file).'),
+        DeclareLaunchArgument(
             'clip_length', default_value='0',
             description='Frames per clip; 0 = the backend default (overrides params_file).'),
+        DeclareLaunchArgument(
+            'clip_stride', default_value='1',
+            description='Run the backend every N new pairs (overrides params_file).'),
+        DeclareLaunchArgument(
+            'output_delay_frames', default_value='0',
+            description='Publish each frame this many pairs late, with that much future '
+                        'context (overrides params_file).'),
         DeclareLaunchArgument(
             'inference_width', default_value='0',
             description='Backend input width; 0 = native (overrides params_file).'),
@@ -74,8 +95,15 @@ def generate_launch_description():
             LaunchConfiguration('params_file'),
             {
                 'backend': ParameterValue(LaunchConfiguration('backend'), value_type=str),
+                'checkpoint': ParameterValue(LaunchConfiguration('checkpoint'), value_type=str),
+                'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
+                'precision': ParameterValue(LaunchConfiguration('precision'), value_type=str),
                 'clip_length': ParameterValue(
                     LaunchConfiguration('clip_length'), value_type=int),
+                'clip_stride': ParameterValue(
+                    LaunchConfiguration('clip_stride'), value_type=int),
+                'output_delay_frames': ParameterValue(
+                    LaunchConfiguration('output_delay_frames'), value_type=int),
                 'inference_width': ParameterValue(
                     LaunchConfiguration('inference_width'), value_type=int),
                 'inference_height': ParameterValue(

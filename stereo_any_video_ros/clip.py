@@ -34,18 +34,30 @@ class ClipFrame:
 
 @dataclass(frozen=True)
 class Clip:
-    """T frames, oldest first; the last `num_new` have not been emitted before."""
+    """T frames, oldest first.
+
+    The `num_new` frames just before the newest `delay` ones are emitted now; the newest
+    `delay` frames are context only and are emitted by a later clip.
+    """
 
     frames: Tuple[ClipFrame, ...]
     num_new: int
+    delay: int = 0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.num_new <= len(self.frames):
-            raise ValueError(f'num_new must be in [1, {len(self.frames)}], got {self.num_new}')
+        if self.delay < 0 or not 1 <= self.num_new <= len(self.frames) - self.delay:
+            raise ValueError(f'need 1 <= num_new <= {len(self.frames)} - delay, got num_new '
+                             f'{self.num_new}, delay {self.delay}')
+
+    @property
+    def emitted(self) -> slice:
+        """Positions in `frames` of the frames emitted now."""
+        end = len(self.frames) - self.delay
+        return slice(end - self.num_new, end)
 
     @property
     def new_frames(self) -> Tuple[ClipFrame, ...]:
-        return self.frames[-self.num_new:]
+        return self.frames[self.emitted]
 
     def stacked(self) -> Tuple[np.ndarray, np.ndarray]:
         """(T, H, W, 3) left and right arrays."""
@@ -54,19 +66,26 @@ class Clip:
 
 
 class ClipBuffer:
-    """A ring of the last T frames that yields a clip every `stride` new frames."""
+    """A ring of the last T frames that yields a clip every `stride` new frames.
+
+    With `delay` > 0 each clip emits the `stride` frames that sit `delay` frames before its
+    newest one, so every emitted frame was seen with `delay` frames of future context; the
+    last `delay` frames of a shot are emitted when the shot ends (`flush` or a reset).
+    """
 
     def __init__(self, length: int, stride: int = 1, warmup: str = 'replicate',
-                 max_gap_ns: int = 0):
+                 max_gap_ns: int = 0, delay: int = 0):
         if length < 1:
             raise ValueError(f'clip length must be >= 1, got {length}')
-        if not 1 <= stride <= length:
-            raise ValueError(f'clip_stride must be in [1, clip length = {length}], got {stride}; '
-                             'a larger stride would skip frames')
+        if stride < 1 or delay < 0 or stride + delay > length:
+            raise ValueError(f'need clip_stride >= 1, output_delay_frames >= 0 and their sum '
+                             f'<= clip length = {length}, got {stride} and {delay}; '
+                             'otherwise frames would be skipped')
         if warmup not in WARMUP_POLICIES:
             raise ValueError(f'warmup must be one of {WARMUP_POLICIES}, got {warmup!r}')
         self.length = length
         self.stride = stride
+        self.delay = delay
         self.warmup = warmup
         self.max_gap_ns = max_gap_ns  # 0 = never reset on a gap
         self._frames: Deque[ClipFrame] = deque(maxlen=length)
@@ -82,18 +101,21 @@ class ClipBuffer:
         clips: List[Clip] = []
         reason = self._break_reason(frame) if self._frames else None
         if reason is not None:
-            flushed = self._clip()
-            if flushed is not None:
-                clips.append(flushed)
+            clips.extend(self.flush())
             self.reset()
             LOG.info('clip reset: %s', reason)
         self._frames.append(frame)
         self._pending = min(self._pending + 1, self.length)
-        if self._pending >= self.stride:
-            due = self._clip()
+        if self._pending >= self.stride + self.delay:
+            due = self._clip(self._pending - self.delay)
             if due is not None:
                 clips.append(due)
         return clips, reason
+
+    def flush(self) -> List[Clip]:
+        """The clip of every frame not emitted yet (end of a shot or of the input)."""
+        last = self._clip(self._pending)
+        return [] if last is None else [last]
 
     def reset(self) -> None:
         """Forget the current shot; frames never emitted are counted as dropped."""
@@ -120,9 +142,10 @@ class ClipBuffer:
             return 'camera_info changed'
         return None
 
-    def _clip(self) -> Optional[Clip]:
-        """The clip of the pending frames, or None if warm-up policy says wait."""
-        if not self._pending:
+    def _clip(self, count: int) -> Optional[Clip]:
+        """A clip emitting the oldest `count` pending frames, or None if there are none or the
+        warm-up policy says wait."""
+        if not count:
             return None
         frames = tuple(self._frames)
         missing = self.length - len(frames)
@@ -130,6 +153,6 @@ class ClipBuffer:
             if self.warmup == 'wait':
                 return None
             frames = (frames[0],) * missing + frames
-        clip = Clip(frames, self._pending)
-        self._pending = 0
+        clip = Clip(frames, count, self._pending - count)
+        self._pending -= count
         return clip

@@ -13,6 +13,7 @@ import math
 from typing import Any, Mapping, Optional, Tuple, Union
 
 Value = Union[bool, int, float, str]
+NEURAL_BACKENDS = ('sav',)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ _SPECS = (
               range=(0, 32, 1)),
     ParamSpec('clip_stride', 1, 'Run the backend every N new pairs (at most clip_length).',
               range=(1, 32, 1)),
+    ParamSpec('output_delay_frames', 0,
+              'Publish the frames this many pairs older than the newest of each clip: 0 gives '
+              'the lowest latency; clip_length/2 gives each frame context on both sides.',
+              range=(0, 31, 1)),
     ParamSpec('warmup', 'replicate',
               'Before a clip is full: replicate the first frame, or wait for clip_length frames.',
               choices=('replicate', 'wait')),
@@ -75,7 +80,11 @@ _SPECS = (
     ParamSpec('max_pending_pairs', 2,
               'Pairs waiting for the worker; overflow drops the oldest.', range=(1, 100, 1)),
     # model
-    ParamSpec('backend', 'sgbm', 'Stereo backend.', choices=('sgbm',)),
+    ParamSpec('backend', 'sgbm', 'Stereo backend: sgbm (OpenCV) or sav (Stereo Any Video).',
+              choices=('sgbm', 'sav')),
+    ParamSpec('checkpoint', '',
+              'Weights of a neural backend: for sav the official StereoAnyVideo_MIX.pth or '
+              'StereoAnyVideo_SF.pth (local path; nothing is downloaded).'),
     ParamSpec('device', 'cuda:0',
               'Torch device for neural backends (cpu, cuda, cuda:N); sgbm runs on the CPU.'),
     ParamSpec('precision', 'fp16', 'Neural backend precision; sgbm ignores it.',
@@ -137,6 +146,11 @@ _SPECS = (
               range=(0, 1000, 1)),
     ParamSpec('sgbm.speckle_range', 2, 'SGBM speckleRange.', range=(0, 64, 1)),
     ParamSpec('sgbm.mode', 'sgbm', 'SGBM mode.', choices=('sgbm', 'hh', 'sgbm_3way', 'hh4')),
+    # sav backend
+    ParamSpec('sav.vda_checkpoint', '',
+              'Optional video_depth_anything_vits.pth for checkpoints without VDA weights.'),
+    ParamSpec('sav.iters', 20, 'Refinement updates at 1/4 (half as many at 1/16 and 1/8).',
+              range=(2, 64, 2)),
 )
 
 PARAMETERS: Mapping[str, ParamSpec] = {spec.name: spec for spec in _SPECS}
@@ -158,10 +172,12 @@ class NodeConfig:
     baseline_override: float
     clip_length: int
     clip_stride: int
+    output_delay_frames: int
     warmup: str
     max_frame_gap_seconds: float
     max_pending_pairs: int
     backend: str
+    checkpoint: str
     device: str
     precision: str
     inference_width: int
@@ -194,6 +210,8 @@ class NodeConfig:
     sgbm_speckle_window_size: int
     sgbm_speckle_range: int
     sgbm_mode: str
+    sav_vda_checkpoint: str
+    sav_iters: int
 
     @classmethod
     def from_values(cls, values: Mapping[str, Value]) -> 'NodeConfig':
@@ -224,8 +242,9 @@ class NodeConfig:
         if self.max_disparity and self.min_disparity >= self.max_disparity:
             raise ConfigError(f'min_disparity ({self.min_disparity}) must be below '
                               f'max_disparity ({self.max_disparity})')
-        if self.clip_length and self.clip_stride > self.clip_length:
-            raise ConfigError(f'clip_stride ({self.clip_stride}) cannot exceed clip_length '
+        if self.clip_length and self.clip_stride + self.output_delay_frames > self.clip_length:
+            raise ConfigError(f'clip_stride ({self.clip_stride}) plus output_delay_frames '
+                              f'({self.output_delay_frames}) cannot exceed clip_length '
                               f'({self.clip_length}): frames would be skipped')
         if (self.inference_width == 0) != (self.inference_height == 0):
             raise ConfigError('set both inference_width and inference_height, or neither')
@@ -241,7 +260,11 @@ class NodeConfig:
         return NodeConfig.from_values(values)
 
     def backend_options(self) -> dict:
-        """The options of the selected backend, without its prefix."""
+        """The options of the selected backend, without its prefix; neural backends also get
+        the checkpoint."""
         prefix = self.backend + '_'
-        return {f.name[len(prefix):]: getattr(self, f.name)
-                for f in fields(self) if f.name.startswith(prefix)}
+        options = {f.name[len(prefix):]: getattr(self, f.name)
+                   for f in fields(self) if f.name.startswith(prefix)}
+        if self.backend in NEURAL_BACKENDS:
+            options['checkpoint'] = self.checkpoint
+        return options

@@ -68,11 +68,11 @@ class StereoProcessor:
                 return np.stack([cv2.resize(image, (inference_width, inference_height),
                                             interpolation=interpolation) for image in images])
             left, right = resize(left), resize(right)
-        raw = self.backend.infer(left, right)[-clip.num_new:]  # (N, h, w)
+        raw = self.backend.infer(left, right)[clip.emitted]  # (N, h, w)
         if not resized:
             return raw, None
         if self.config.output_resolution == 'inference':
-            return raw, left[-clip.num_new:]
+            return raw, left[clip.emitted]
         return np.stack([resize_disparity(d, width, height) for d in raw]), None
 
     def output_calibration(self, calibration: StereoCalibration) -> StereoCalibration:

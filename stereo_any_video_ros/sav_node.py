@@ -112,7 +112,14 @@ class SavNode(Node):
         self._processor = StereoProcessor(backend, config)
         clip_length = config.clip_length or backend.default_clip_length
         self._clips = ClipBuffer(clip_length, config.clip_stride, config.warmup,
-                                 int(config.max_frame_gap_seconds * 1e9))
+                                 int(config.max_frame_gap_seconds * 1e9),
+                                 config.output_delay_frames)
+        start = time.monotonic()
+        # The real image size is unknown until data arrives; the inference size, when set,
+        # also lets the backend pick its kernels for it.
+        backend.warmup(config.inference_height or 64, config.inference_width or 64,
+                       clip_length if config.inference_width else min(clip_length, 2))
+        self.get_logger().info(f'{config.backend} warmed up in {time.monotonic() - start:.1f} s')
         self._sync: StereoSynchronizer = StereoSynchronizer(
             config.queue_size, config.approximate_sync,
             int(config.approximate_sync_tolerance_seconds * 1e9))
@@ -170,7 +177,8 @@ class SavNode(Node):
         self._worker.start()
         self.get_logger().info(
             f'sav_node ready: backend {config.backend}, clip {clip_length} frames every '
-            f'{config.clip_stride}, {"approximate" if config.approximate_sync else "exact"} '
+            f'{config.clip_stride}, output delay {config.output_delay_frames}, '
+            f'{"approximate" if config.approximate_sync else "exact"} '
             f'sync, inputs {self._image_subs["left"].topic_name} and '
             f'{self._image_subs["right"].topic_name}')
 

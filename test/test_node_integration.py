@@ -262,3 +262,65 @@ def test_unsynchronized_inputs_warn_with_counts(sav, scene):
     log = sav.wait_log('do not appear to be synchronized')
     assert 'synchronized pairs 0' in log and 'approximate_sync' in log
     assert sav.process.poll() is None
+
+
+# --- backend: sav, on a checkpoint written by our own saver ---------------------------------
+
+SAV_PARAMETERS = {'backend': 'sav', 'precision': 'fp32', 'clip_length': 2, 'sav.iters': 4,
+                  'inference_width': 128, 'inference_height': 64}
+
+
+@pytest.fixture(scope='module')
+def sav_checkpoint(tmp_path_factory):
+    from stereo_any_video_ros.models.checkpoint import save_sav_weights
+    from stereo_any_video_ros.models.stereoanyvideo.stereoanyvideo import StereoAnyVideo
+    from stereo_any_video_ros.models.synthetic_weights import fill_synthetic
+    return save_sav_weights(fill_synthetic(StereoAnyVideo()),
+                            tmp_path_factory.mktemp('weights') / 'sav.pth')
+
+
+def test_sav_backend_publishes_what_the_engine_computes(ros, scene, sav_checkpoint, tmp_path):
+    from stereo_any_video_ros.backends import create_backend
+    from stereo_any_video_ros.calibration import PinholeInfo, stereo_calibration
+    from stereo_any_video_ros.clip import ClipBuffer, ClipFrame
+    from stereo_any_video_ros.params import NodeConfig
+    from stereo_any_video_ros.processing import StereoProcessor
+
+    parameters = {**SAV_PARAMETERS, 'checkpoint': str(sav_checkpoint)}
+    node = NodeUnderTest(tmp_path / 'sav_node.log', parameters)
+    try:
+        assert 'sav warmed up' in node.log_text()
+        node.client.prime_infos(node.left_info, node.right_info)
+        stamps = [node.send(scene.frame(i)) for i in range(3)]
+        msgs = node.wait_outputs(stamps[-1], timeout=120.0)
+    finally:
+        node.close()
+
+    # The same clips through the same processor, in this process.
+    config = NodeConfig.from_values({**parameters, 'device': 'cpu'})
+    backend = create_backend('sav', config.backend_options(), 'cpu', 'fp32')
+    processor = StereoProcessor(backend, config)
+    calibration = stereo_calibration(*(PinholeInfo.from_msg(camera_info_msg(side, FRAME_ID))
+                                       for side in rig_calibrations(RIG)))
+    clips = ClipBuffer(2)
+    for i, stamp in enumerate(stamps):
+        frame = scene.frame(i)
+        due, _ = clips.push(ClipFrame(stamp, frame.left, frame.right, FRAME_ID, calibration))
+    expected = processor.process(due[0])[0]
+
+    disparity = image_to_array(msgs['disparity'].image)
+    assert disparity.shape == (240, 320)  # output_resolution: input
+    np.testing.assert_allclose(disparity, expected.disparity, rtol=1e-4, atol=1e-4)
+    assert np.isfinite(image_to_array(msgs['depth'])).mean() > 0.5
+
+
+def test_sav_backend_without_checkpoint_file_exits_with_where_to_get_it(ros, tmp_path):
+    log = tmp_path / 'sav_node.log'
+    process = start_sav_node('/itest_missing', {
+        **SAV_PARAMETERS, 'device': 'cpu', 'checkpoint': str(tmp_path / 'absent.pth')}, log)
+    try:
+        assert process.wait(timeout=120) == 1
+    finally:
+        stop_process(process)
+    text = log.read_text()
+    assert 'cannot start' in text and 'absent.pth' in text and 'drive.google.com' in text

@@ -22,6 +22,9 @@ class StereoBackend(Protocol):
     def infer(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """(T, H, W, 3) uint8 RGB left/right -> (T, H, W) float32 disparity, NaN = none."""
 
+    def warmup(self, height: int, width: int, frames: int) -> None:
+        """Do the one-off start-up work (device init, kernel selection) before data arrives."""
+
 
 BackendFactory = Callable[[Mapping[str, Any], str, str], StereoBackend]
 
@@ -31,10 +34,16 @@ def _create_sgbm(options: Mapping[str, Any], device: str, precision: str) -> Ste
     return SGBMBackend(**options)
 
 
+def _create_sav(options: Mapping[str, Any], device: str, precision: str) -> StereoBackend:
+    from stereo_any_video_ros.backends.sav import SavBackend
+    return SavBackend(device=device, precision=precision, **options)
+
+
 # name -> factory(options, device, precision); imports stay lazy so that torch-based
 # backends cost nothing when unused.
 BACKENDS: Dict[str, BackendFactory] = {
     'sgbm': _create_sgbm,
+    'sav': _create_sav,
 }
 
 

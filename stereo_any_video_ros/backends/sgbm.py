@@ -42,6 +42,9 @@ class SGBMBackend:
             speckleRange=speckle_range, mode=_MODES[mode])
         self._min_disparity = min_disparity
 
+    def warmup(self, height: int, width: int, frames: int) -> None:
+        """Nothing to prepare: OpenCV allocates per call."""
+
     def infer(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """(T, H, W, 3) uint8 RGB clips -> (T, H, W) float32 disparity, NaN where unmatched."""
         if left.shape != right.shape or left.ndim != 4 or left.shape[-1] != 3:

@@ -1,0 +1,1 @@
+"""Inference engines: padding, windowing, precision and devices around a model."""
