@@ -13,15 +13,15 @@ class LinearAttention(nn.Module):
         self.eps = eps
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """q, k, v: (N, L, heads, d) → (N, L, heads, d)."""
+        """q, k, v: (N, heads, L, d) → (N, heads, L, d)."""
         q = F.elu(q) + 1
         k = F.elu(k) + 1
-        length = v.shape[1]
+        length = v.shape[2]
         # Dividing v by L and multiplying back keeps fp16 sums in range; it is part of the
         # trained numerics, so it stays in fp32 too.
-        kv = torch.einsum('nshd,nshv->nhdv', k, v / length)
-        normaliser = 1 / (torch.einsum('nlhd,nhd->nlh', q, k.sum(dim=1)) + self.eps)
-        return torch.einsum('nlhd,nhdv,nlh->nlhv', q, kv, normaliser) * length
+        kv = k.transpose(2, 3) @ (v / length)  # (N, heads, d, d)
+        normaliser = 1 / (q @ k.sum(dim=2, keepdim=True).transpose(2, 3) + self.eps)
+        return (q @ kv) * normaliser * length
 
 
 class LoFTREncoderLayer(nn.Module):
@@ -46,8 +46,11 @@ class LoFTREncoderLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, L, C) tokens → (N, L, C)."""
         n, length, c = x.shape
-        heads = (n, length, self.nhead, c // self.nhead)
-        message = self.attention(self.q_proj(x).view(heads), self.k_proj(x).view(heads),
-                                 self.v_proj(x).view(heads))
-        message = self.norm1(self.merge(message.reshape(n, length, c)))
+
+        def split_heads(tokens):
+            return tokens.view(n, length, self.nhead, c // self.nhead).transpose(1, 2)
+
+        message = self.attention(split_heads(self.q_proj(x)), split_heads(self.k_proj(x)),
+                                 split_heads(self.v_proj(x)))  # (N, heads, L, d)
+        message = self.norm1(self.merge(message.transpose(1, 2).reshape(n, length, c)))
         return x + self.norm2(self.mlp(torch.cat([x, message], dim=2)))

@@ -54,19 +54,25 @@ class SKSepConvGRU3D(nn.Module):
         self.convr3 = gated_conv(dim, hidden_dim, (5, 1, 1))
         self.convq3 = gated_conv(dim, hidden_dim, (5, 1, 1))
 
-    @staticmethod
-    def gru_step(h, x, convz, convr, convq):
-        hx = torch.cat([h, x], dim=1)
-        z = torch.sigmoid(convz(hx))
-        r = torch.sigmoid(convr(hx))
-        q = torch.tanh(convq(torch.cat([r * h, x], dim=1)))
-        return (1 - z) * h + z * q
-
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """h: (b, 128, T, h, w), x: (b, 256, T, h, w)."""
-        h = self.gru_step(h, x, self.convz1, self.convr1, self.convq1)
-        h = self.gru_step(h, x, self.convz2, self.convr2, self.convq2)
-        return self.gru_step(h, x, self.convz3, self.convr3, self.convq3)
+        """h: (b, 128, T, h, w); x: (b·T, 256, h, w) → new h.
+
+        All nine gates read [h, x] or [r·h, x]; one buffer holds x once and has only its
+        hidden part rewritten, instead of six 384-channel concatenations.
+        """
+        b, hidden, t, height, width = h.shape
+        hx = h.new_empty(b, hidden + x.shape[1], t, height, width)
+        hx[:, hidden:] = x.view(b, t, -1, height, width).transpose(1, 2)
+        for convz, convr, convq in ((self.convz1, self.convr1, self.convq1),
+                                    (self.convz2, self.convr2, self.convq2),
+                                    (self.convz3, self.convr3, self.convq3)):
+            hx[:, :hidden] = h
+            z = torch.sigmoid(convz(hx))
+            r = torch.sigmoid(convr(hx))
+            hx[:, :hidden] = r * h
+            q = torch.tanh(convq(hx))
+            h = (1 - z) * h + z * q
+        return h
 
 
 class FlowHead3D(nn.Module):
@@ -156,10 +162,8 @@ class SequenceUpdateBlock3D(nn.Module):
         upsampling mask (b, 432, T, h, w): callers skip it on steps whose upsampled flow nobody
         reads.
         """
-        b, _, t, h, w = net.shape
         x = torch.cat([inp, self.encoder(flow, corr)], dim=1)  # (b·T, 256, h, w)
-        x = self.space_attn(self.time_attn(x, t))
-        x = x.view(b, t, -1, h, w).transpose(1, 2)  # (b, 256, T, h, w)
+        x = self.space_attn(self.time_attn(x, net.shape[2]))
         net = self.gru(net, x)
         delta = self.flow_head(net)
         # The 0.25 balanced gradients in training; it is part of the trained numerics.
