@@ -46,7 +46,7 @@ $(VENV)/.upstream-deps: $(VENV)/.installed
 # UPSTREAM: the folder that contains a `stereoanyvideo` checkout of TomTomTommi/stereoanyvideo.
 bench-sav: $(VENV)/.upstream-deps
 	@test -n "$(UPSTREAM)" || { echo 'set UPSTREAM=/path/containing/stereoanyvideo'; exit 2; }
-	$(PY) bench/bench_sav.py --upstream $(UPSTREAM) $(ARGS)
+	$(PY) $(or $(BENCH),bench/bench_sav.py) --upstream $(UPSTREAM) $(ARGS)
 
 clean:
 	rm -rf $(VENV) demo_output bench_output .pytest_cache .hypothesis *.egg-info

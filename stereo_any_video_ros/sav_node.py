@@ -265,9 +265,9 @@ class SavNode(Node):
                 self._process(pair, calibration, received)
             except _INPUT_ERRORS as error:
                 self._report_problem(str(error))
-            except MemoryError:
+            except MemoryError as error:
                 self._clips.reset()
-                self._report_problem('out of memory while processing a clip; lower '
+                self._report_problem(f'out of memory while processing a clip ({error}); lower '
                                      'inference_width/inference_height or clip_length')
             except Exception as error:  # noqa: B902 - a bad frame must never stop the worker
                 self._report_problem(f'{type(error).__name__}: {error}')

@@ -35,11 +35,12 @@ def push_all(buffer: ClipBuffer, frames: Sequence[ClipFrame]
 
 # --- construction -------------------------------------------------------------------------
 
-@pytest.mark.parametrize('length, stride, warmup', [
-    (0, 1, 'replicate'), (3, 0, 'replicate'), (3, 4, 'replicate'), (3, 1, 'pad')])
-def test_rejects_bad_arguments(length: int, stride: int, warmup: str) -> None:
+@pytest.mark.parametrize('length, stride, warmup, delay', [
+    (0, 1, 'replicate', 0), (3, 0, 'replicate', 0), (3, 4, 'replicate', 0),
+    (3, 1, 'pad', 0), (3, 2, 'replicate', 2), (3, 1, 'replicate', -1)])
+def test_rejects_bad_arguments(length: int, stride: int, warmup: str, delay: int) -> None:
     with pytest.raises(ValueError):
-        ClipBuffer(length, stride, warmup)
+        ClipBuffer(length, stride, warmup, delay=delay)
 
 
 # --- warm-up and steady state ---------------------------------------------------------------
@@ -132,6 +133,22 @@ def test_gap_resets_and_flushes_pending_replicate() -> None:
     clips, reason = buffer.push(make_frame(600, 4))
     assert reason is None
     assert indices(clips[0].frames) == [2, 3, 4]  # nothing of the old shot
+
+
+def test_delayed_frames_are_emitted_when_the_shot_ends() -> None:
+    buffer = ClipBuffer(4, stride=1, warmup='replicate', max_gap_ns=100, delay=2)
+    emitted = []
+    for i in range(5):
+        for clip in buffer.push(make_frame(10 * i, i))[0]:
+            emitted += indices(clip.new_frames)
+            # The emitted frame has the delay's worth of newer frames after it.
+            assert clip.delay == 2 and indices(clip.frames)[-1] == i
+    assert emitted == [0, 1, 2]
+    clips, reason = buffer.push(make_frame(1000, 5))  # gap: the old shot ends
+    assert reason is not None and len(clips) == 1
+    assert indices(clips[0].frames) == [1, 2, 3, 4]
+    assert indices(clips[0].new_frames) == [3, 4] and clips[0].delay == 0
+    assert buffer.dropped == 0
 
 
 def test_gap_equal_to_limit_does_not_reset() -> None:

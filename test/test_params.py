@@ -164,6 +164,12 @@ def test_clip_stride_cannot_exceed_clip_length() -> None:
     NodeConfig.from_values({'clip_length': 0, 'clip_stride': 4})  # checked against the backend
 
 
+def test_output_delay_and_stride_must_fit_in_the_clip() -> None:
+    message = config_error({'clip_length': 20, 'clip_stride': 10, 'output_delay_frames': 11})
+    assert 'output_delay_frames' in message and 'clip_length' in message
+    NodeConfig.from_values({'clip_length': 20, 'clip_stride': 10, 'output_delay_frames': 10})
+
+
 @pytest.mark.parametrize('values', [{'inference_width': 320}, {'inference_height': 240}])
 def test_inference_size_needs_both(values: dict) -> None:
     message = config_error(values)
@@ -222,7 +228,15 @@ def test_backend_options_strip_prefix() -> None:
                 for name in PARAMETERS if name.startswith('sgbm.')}
     assert options == expected
     assert options['block_size'] == 9 and options['mode'] == 'hh'
-    assert 'backend' not in options
+    assert 'backend' not in options and 'checkpoint' not in options
+
+
+def test_sav_options_carry_the_checkpoint() -> None:
+    config = NodeConfig.from_values({'backend': 'sav', 'checkpoint': '/w/sav.pth',
+                                     'sav.iters': 10})
+    assert config.backend_options() == {'checkpoint': '/w/sav.pth', 'vda_checkpoint': '',
+                                        'iters': 10}
+    assert 'iters' in config_error({'sav.iters': 3})  # even: half per coarse stage
 
 
 @pytest.mark.parametrize('values', [{}, {'sgbm.block_size': 9, 'sgbm.mode': 'sgbm_3way',

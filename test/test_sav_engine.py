@@ -101,6 +101,16 @@ def test_clip_length_and_shape_errors():
         SavEngine(EchoModel(), 'cpu', 'int8')
 
 
+class ExhaustedModel(torch.nn.Module):
+    def forward(self, left, right, iters):
+        raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 20.00 GiB')
+
+
+def test_out_of_memory_becomes_an_actionable_memory_error():
+    with pytest.raises(MemoryError, match='clip_length.*lower inference resolution'):
+        SavEngine(ExhaustedModel()).infer_clip(*frames(4))
+
+
 ONLINE_SETTINGS = [(20, 1, 0), (20, 1, 10), (20, 10, 5), (5, 2, 3), (4, 4, 0), (3, 1, 2)]
 
 

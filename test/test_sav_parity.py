@@ -52,3 +52,13 @@ def test_sequence_matches_official_forward_batch_test(engine, golden, length):
     got = engine.infer_sequence(left, right)
     assert got.shape == expected.shape == (length, 64, 128)
     np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+def test_bf16_autocast_stays_close_to_the_official_fp32(golden):
+    """bf16 autocast (on the CPU here; the same code path serves CUDA) with the correlation and
+    cost MLP kept in fp32. Measured when written: mean 0.02 px, max 0.10 px at T = 2."""
+    engine = SavEngine(fill_synthetic(StereoAnyVideo()), 'cpu', 'bf16', iters=20)
+    got = engine.infer_clip(golden['seq_left'][:2], golden['seq_right'][:2])
+    error = np.abs(got - golden['clip_seq_2'])
+    assert got.dtype == np.float32
+    assert error.mean() < 0.1 and error.max() < 1.0

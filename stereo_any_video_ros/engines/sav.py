@@ -6,7 +6,6 @@ host staging, autocast precision and turning CUDA out-of-memory into an actionab
 """
 
 from dataclasses import dataclass
-import logging
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -17,8 +16,6 @@ from stereo_any_video_ros.models.video_depth_anything.video_depth import MAX_FRA
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
-
-LOG = logging.getLogger(__name__)
 
 OFFICIAL_ITERS = 20
 OFFICIAL_WINDOW = 20
@@ -121,12 +118,16 @@ class SavEngine:
                 left_pad, _, top_pad, _ = padding
                 disparity = disparity[:, top_pad:top_pad + height, left_pad:left_pad + width]
                 return disparity.abs().float().cpu().numpy()
-        except torch.OutOfMemoryError as error:
+        except RuntimeError as error:
+            # CUDA raises OutOfMemoryError; the CPU allocator a plain RuntimeError.
+            if not (isinstance(error, torch.OutOfMemoryError) or
+                    "can't allocate memory" in str(error)):
+                raise
             torch.cuda.empty_cache()
             raise MemoryError(
                 f'{self.device} ran out of memory on a {frames}×{height}×{width} clip in '
-                f'{self.precision}; use fewer frames, a lower inference resolution, or bf16/fp16 '
-                f'({str(error).splitlines()[0]})') from None
+                f'{self.precision}; use fewer frames (clip_length), a lower inference '
+                f'resolution, or bf16/fp16 ({str(error).splitlines()[0]})') from None
 
     def _upload(self, images: np.ndarray, slot: int) -> torch.Tensor:
         """uint8 images on the device; on CUDA through a reused pinned buffer per shape."""
