@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..video_depth_anything import VideoDepthAnything
+from ..video_depth_anything.video_depth import upsample_features
 
 VDA_PATCH = 14
 
@@ -59,6 +60,11 @@ class DepthExtractor(nn.Module):
         vda_size = (h // VDA_PATCH * VDA_PATCH, w // VDA_PATCH * VDA_PATCH)
         x = F.interpolate(clips.flatten(0, 1), size=vda_size, mode='bilinear',
                           align_corners=False)
-        x = self.depthanything(x.unflatten(0, (b, t)))  # (b·T, 32, h14, w14)
-        x = F.interpolate(x, size=(h, w), mode='bilinear', align_corners=False)
-        return self.conv(x).unflatten(0, (b, t))  # (b, T, 32, H/4, W/4)
+        x = self.depthanything.coarse_features(x.unflatten(0, (b, t)))  # (b·T, 32, ., .)
+        # Frame by frame: the 32-channel maps at VDA and then input resolution are the
+        # largest tensors of the model (2.4 GB each for a clip at 20×720p), and the stride-4
+        # adapter shrinks them right away.
+        return torch.stack([
+            self.conv(F.interpolate(upsample_features(frame[None], vda_size), size=(h, w),
+                                    mode='bilinear', align_corners=False))[0]
+            for frame in x]).unflatten(0, (b, t))  # (b, T, 32, H/4, W/4)

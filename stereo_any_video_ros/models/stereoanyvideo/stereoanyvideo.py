@@ -81,13 +81,13 @@ class StereoAnyVideo(nn.Module):
         left = (left / 255.0 - self.mean) / self.std
         right = (right / 255.0 - self.mean) / self.std
 
-        # Left and right share weights and every op is per clip or per frame, so batching
-        # them together changes nothing but speed.
-        depth_left, depth_right = self.depthnet(torch.cat([left, right])).flatten(0, 1).chunk(2)
-        match_left, match_right = self.fnet(torch.cat([left, right]).flatten(0, 1)).chunk(2)
+        # One view at a time: batching left and right would give the same numbers but double
+        # the encoders' peak memory, which at 720p exceeds the refinement's.
+        depth_left = self.depthnet(left).flatten(0, 1)  # (b·T, 32, H/4, W/4)
+        fmap1 = torch.cat([depth_left, self.fnet(left.flatten(0, 1))], dim=1)  # (b·T, 128, ..)
         context = torch.cat([depth_left, self.cnet(left.flatten(0, 1))], dim=1)
-        fmap1 = torch.cat([depth_left, match_left], dim=1)  # (b·T, 128, H/4, W/4)
-        fmap2 = torch.cat([depth_right, match_right], dim=1)
+        fmap2 = torch.cat([self.depthnet(right).flatten(0, 1), self.fnet(right.flatten(0, 1))],
+                          dim=1)
         net, inp = torch.tanh(context), torch.relu(context)
 
         disp_up = None

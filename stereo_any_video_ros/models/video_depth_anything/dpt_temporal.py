@@ -4,18 +4,16 @@ from typing import List, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .blocks import Scratch
-from .dinov2 import PATCH
 from .motion_module import TemporalModule
 
 
 class DPTHeadTemporal(nn.Module):
-    """ViT tokens of four blocks → 32-channel features at the input resolution.
+    """ViT tokens of four blocks → 32-channel features at 8× the patch grid.
 
-    SAV's edit: the depth convs (``scratch.output_conv2``) are skipped, so the head returns the
-    upsampled ``scratch.output_conv1`` features.
+    SAV's edit: the depth convs (``scratch.output_conv2``) are skipped, so the head ends at the
+    ``scratch.output_conv1`` features (VideoDepthAnything upsamples them to the input size).
     """
 
     def __init__(self, in_channels: int, features: int, out_channels: Sequence[int],
@@ -36,7 +34,8 @@ class DPTHeadTemporal(nn.Module):
 
     def forward(self, tokens: List[torch.Tensor], patch_h: int, patch_w: int,
                 frames: int) -> torch.Tensor:
-        """``tokens``: four (B·T, h·w, C) maps. Returns (B·T, features/2, 14h, 14w)."""
+        """``tokens``: four (B·T, h·w, C) maps. Returns (B·T, features/2, 8h, 8w): the
+        ``output_conv1`` map, before its upsampling to the input size."""
         levels = []
         for x, project, resize in zip(tokens, self.projects, self.resize_layers):
             x = x.transpose(1, 2).unflatten(2, (patch_h, patch_w)).contiguous()  # (B·T, C, h, w)
@@ -60,6 +59,4 @@ class DPTHeadTemporal(nn.Module):
         path = scratch.refinenet2(path, layer_2, size=layer_1.shape[-2:])
         path = scratch.refinenet1(path, layer_1)  # (B·T, features, 8h, 8w)
 
-        out = scratch.output_conv1(path)  # (B·T, features/2, 8h, 8w)
-        return F.interpolate(out, size=(patch_h * PATCH, patch_w * PATCH), mode='bilinear',
-                             align_corners=True)
+        return scratch.output_conv1(path)  # (B·T, features/2, 8h, 8w)

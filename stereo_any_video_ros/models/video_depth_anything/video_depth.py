@@ -2,6 +2,7 @@
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .dinov2 import DINOv2, PATCH
 from .dpt_temporal import DPTHeadTemporal
@@ -10,6 +11,11 @@ FEATURES = 64
 OUT_CHANNELS = (48, 96, 192, 384)
 INTERMEDIATE_BLOCKS = (2, 5, 8, 11)
 MAX_FRAMES = 32  # length of the temporal position codes
+
+
+def upsample_features(features: torch.Tensor, size) -> torch.Tensor:
+    """``coarse_features`` → the input resolution (bilinear, ``align_corners=True``)."""
+    return F.interpolate(features, size=size, mode='bilinear', align_corners=True)
 
 
 class VideoDepthAnything(nn.Module):
@@ -22,6 +28,13 @@ class VideoDepthAnything(nn.Module):
         self.head = DPTHeadTemporal(self.pretrained.embed_dim, FEATURES, OUT_CHANNELS, MAX_FRAMES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, _, _, h, w = x.shape
+        return upsample_features(self.coarse_features(x), (h, w))
+
+    def coarse_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The same features before their final ×14/8 upsampling, (B·T, 32, 8h/14, 8w/14):
+        callers that shrink them again can upsample frame by frame instead of holding the
+        clip at full resolution."""
         _, t, _, h, w = x.shape
         if t > MAX_FRAMES:
             raise ValueError(f'VDA clips hold at most {MAX_FRAMES} frames, got {t}')
