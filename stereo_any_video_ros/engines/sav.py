@@ -84,7 +84,8 @@ class SavEngine:
         self.precision = precision
         self.iters = iters
         self.model = model.to(self.device).eval()
-        self._staging: Dict[Tuple[int, ...], torch.Tensor] = {}
+        # Per view: a pinned host buffer and its device twin, reused while the clip shape holds.
+        self._buffers: Dict[int, Tuple[torch.Tensor, torch.Tensor]] = {}
 
     @classmethod
     def from_checkpoint(cls, checkpoint, vda_checkpoint: Optional[str] = None,
@@ -130,17 +131,18 @@ class SavEngine:
                 f'resolution, or bf16/fp16 ({str(error).splitlines()[0]})') from None
 
     def _upload(self, images: np.ndarray, slot: int) -> torch.Tensor:
-        """uint8 images on the device; on CUDA through a reused pinned buffer per shape."""
+        """uint8 images on the device; on CUDA through reused pinned and device buffers."""
         host = torch.from_numpy(np.ascontiguousarray(images))
         if self.device.type != 'cuda':
-            return host.to(self.device)
-        key = (slot,) + tuple(images.shape)
-        staging = self._staging.get(key)
-        if staging is None:
-            staging = self._staging[key] = torch.empty(images.shape, dtype=torch.uint8,
-                                                       pin_memory=True)
+            return host
+        if slot not in self._buffers or self._buffers[slot][0].shape != images.shape:
+            self._buffers[slot] = (torch.empty(images.shape, dtype=torch.uint8, pin_memory=True),
+                                   torch.empty(images.shape, dtype=torch.uint8,
+                                               device=self.device))
+        staging, device_images = self._buffers[slot]
+        # The previous clip's copy out of `staging` finished: its result was read back.
         staging.copy_(host)
-        return staging.to(self.device, non_blocking=True)
+        return device_images.copy_(staging, non_blocking=True)
 
     # ---- whole sequences (official mode) ----
 
