@@ -31,6 +31,21 @@ def replicate_padding(height: int, width: int, divisor: int = SIZE_DIVISOR
     return pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2
 
 
+def check_device(device: str, precision: str) -> torch.device:
+    """The torch device, if it exists here and supports the precision."""
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f'precision must be one of {sorted(AUTOCAST_DTYPES)}, '
+                         f'got {precision!r}')
+    torch_device = torch.device(device)
+    if torch_device.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f'device {device!r} requested but CUDA is not available; '
+                         "set device to 'cpu'")
+    if precision == 'fp16' and torch_device.type != 'cuda':
+        raise ValueError("fp16 autocast needs a CUDA device; use precision 'fp32' or "
+                         "'bf16' on the CPU")
+    return torch_device
+
+
 @dataclass(frozen=True)
 class Window:
     """Frames [start, end) go through the model; frames [keep_from, keep_to) are kept."""
@@ -71,16 +86,7 @@ class SavEngine:
 
     def __init__(self, model: StereoAnyVideo, device: str = 'cpu', precision: str = 'fp32',
                  iters: int = OFFICIAL_ITERS):
-        if precision not in AUTOCAST_DTYPES:
-            raise ValueError(f'precision must be one of {sorted(AUTOCAST_DTYPES)}, '
-                             f'got {precision!r}')
-        self.device = torch.device(device)
-        if self.device.type == 'cuda' and not torch.cuda.is_available():
-            raise ValueError(f'device {device!r} requested but CUDA is not available; '
-                             "set device to 'cpu'")
-        if precision == 'fp16' and self.device.type != 'cuda':
-            raise ValueError("fp16 autocast needs a CUDA device; use precision 'fp32' or "
-                             "'bf16' on the CPU")
+        self.device = check_device(device, precision)
         self.precision = precision
         self.iters = iters
         self.model = model.to(self.device).eval()
@@ -91,6 +97,7 @@ class SavEngine:
     def from_checkpoint(cls, checkpoint, vda_checkpoint: Optional[str] = None,
                         device: str = 'cpu', precision: str = 'fp32',
                         iters: int = OFFICIAL_ITERS) -> 'SavEngine':
+        check_device(device, precision)  # before spending seconds on the weights
         model = StereoAnyVideo()
         load_sav_weights(model, checkpoint, vda_checkpoint)
         return cls(model, device, precision, iters)
