@@ -8,7 +8,7 @@ whole numeric path is tested without rclpy and the node only fills messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -45,6 +45,9 @@ class StereoProcessor:
         self.backend = backend
         self.config = config
         self._cloud_builder = PointCloudBuilder()
+        # id(frame) -> (frame, resized left, resized right) for the last clip's frames: with
+        # clip_stride < clip_length consecutive clips share frames, and each is resized once.
+        self._resized: Dict[int, Tuple[ClipFrame, np.ndarray, np.ndarray]] = {}
 
     def _inference_size(self, width: int, height: int) -> Tuple[int, int]:
         if self.config.inference_width:
@@ -57,23 +60,35 @@ class StereoProcessor:
         Returns (num_new, H_out, W_out) float32 and, when the output is at the inference
         resolution, the resized left images (num_new, H_out, W_out, 3) for colouring clouds.
         """
-        left, right = clip.stacked()  # (T, H, W, 3)
-        height, width = left.shape[1:3]
+        height, width = clip.frames[0].left.shape[:2]
         inference_width, inference_height = self._inference_size(width, height)
         resized = (inference_width, inference_height) != (width, height)
         if resized:
-            interpolation = cv2.INTER_AREA if inference_width < width else cv2.INTER_LINEAR
-
-            def resize(images: np.ndarray) -> np.ndarray:
-                return np.stack([cv2.resize(image, (inference_width, inference_height),
-                                            interpolation=interpolation) for image in images])
-            left, right = resize(left), resize(right)
+            left, right = self._resized_clip(clip, inference_width, inference_height)
+        else:
+            left, right = clip.stacked()  # (T, H, W, 3)
         raw = self.backend.infer(left, right)[clip.emitted]  # (N, h, w)
         if not resized:
             return raw, None
         if self.config.output_resolution == 'inference':
             return raw, left[clip.emitted]
         return np.stack([resize_disparity(d, width, height) for d in raw]), None
+
+    def _resized_clip(self, clip: Clip, width: int, height: int
+                      ) -> Tuple[np.ndarray, np.ndarray]:
+        """The clip at the inference size, (T, h, w, 3) left and right."""
+        interpolation = cv2.INTER_AREA if width < clip.frames[0].left.shape[1] \
+            else cv2.INTER_LINEAR
+        cache = {}
+        for frame in clip.frames:
+            entry = self._resized.get(id(frame)) or cache.get(id(frame))
+            if entry is None or entry[0] is not frame:  # ids of freed frames get reused
+                entry = (frame, *(cv2.resize(image, (width, height), interpolation=interpolation)
+                                  for image in (frame.left, frame.right)))
+            cache[id(frame)] = entry
+        self._resized = cache
+        return (np.stack([cache[id(frame)][1] for frame in clip.frames]),
+                np.stack([cache[id(frame)][2] for frame in clip.frames]))
 
     def output_calibration(self, calibration: StereoCalibration) -> StereoCalibration:
         """The calibration that goes with published images."""

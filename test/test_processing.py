@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Sequence, Tuple
 
+import cv2
 import numpy as np
 import pytest
 
@@ -268,3 +269,45 @@ def test_config_replacement_applies_filters() -> None:
     assert np.isfinite(after.depth[background]).mean() < 0.02
     finite = np.isfinite(after.depth)
     assert finite.any() and (after.depth[finite] <= 3.0 * 1.0001).all()
+
+
+class RecordingBackend:
+    """Echoes the left clip's red channel, and keeps every clip it was given."""
+
+    default_clip_length = 3
+
+    def __init__(self):
+        self.clips = []
+
+    def warmup(self, height: int, width: int, frames: int) -> None:
+        pass
+
+    def infer(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        self.clips.append(left)
+        return left[..., 0].astype(np.float32)
+
+
+def test_overlapping_clips_resize_each_frame_once(monkeypatch) -> None:
+    rig = StereoRig(64, 48, fx=50.0, baseline=0.1)
+    frames = [SyntheticScene(rig, seed=1).frame(i) for i in range(5)]
+    calibration = calibration_for(rig)
+    clip_frames = [ClipFrame(1000 * i, f.left, f.right, 'cam', calibration)
+                   for i, f in enumerate(frames)]
+    config = NodeConfig.from_values({**CONFIG, 'inference_width': 32, 'inference_height': 24})
+    backend = RecordingBackend()
+    processor = StereoProcessor(backend, config)
+    calls = []
+    original = cv2.resize
+    monkeypatch.setattr(cv2, 'resize', lambda image, *a, **k: calls.append(1) or
+                        original(image, *a, **k))
+    # Warm-up replicas of frame 0, then a stride-1 ring of 3 frames.
+    clips = [Clip((clip_frames[0],) * 3, 3)] + [
+        Clip(tuple(clip_frames[i - 2:i + 1]), 1) for i in range(2, 5)]
+    for clip in clips:
+        processor.infer(clip)
+    # 5 distinct frames × 2 views, plus each emitted disparity back to the input size.
+    assert len(calls) == 2 * 5 + sum(clip.num_new for clip in clips)
+    for clip, seen in zip(clips, backend.clips):
+        expected = np.stack([original(f.left, (32, 24), interpolation=cv2.INTER_AREA)
+                             for f in clip.frames])
+        assert np.array_equal(seen, expected)

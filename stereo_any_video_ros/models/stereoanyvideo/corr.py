@@ -1,6 +1,7 @@
 """All-in-all-pair correlation (AAPC) between left features and disparity-warped right ones."""
 
-from typing import Dict, Tuple
+from functools import lru_cache
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +26,8 @@ def warp_right(right: torch.Tensor, disparity: torch.Tensor, base_x: torch.Tenso
     return F.grid_sample(right, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
 
 
-def pair_index(h: int, w: int, patch: Tuple[int, int], device) -> torch.Tensor:
+@lru_cache(maxsize=16)  # a few (size, patch) pairs per resolution; every clip reuses them
+def pair_index(h: int, w: int, patch: Tuple[int, int], device: torch.device) -> torch.Tensor:
     """Where each output of the patch correlation sits in the table of relative products.
 
     With replicate padding a patch neighbour at offset a of pixel p is pixel clamp(p + a). So
@@ -71,7 +73,6 @@ class AAPC:
         self.base_y, self.base_x = torch.meshgrid(
             torch.arange(h, device=fmap1.device, dtype=torch.float32),
             torch.arange(w, device=fmap1.device, dtype=torch.float32), indexing='ij')
-        self._index: Dict[Tuple[int, int], torch.Tensor] = {}
 
     def __call__(self, disparity: torch.Tensor, small_patch: bool) -> torch.Tensor:
         """disparity (N, h, w) → correlation (N, h, w, 324), channels last for the cost MLP."""
@@ -86,7 +87,5 @@ class AAPC:
         for s, (sy, sx) in enumerate(shifts):
             product = (self.left * warped[..., sy:sy + h, sx:sx + w]).sum(dim=2)  # (N, G, h, w)
             table[..., s] = product.permute(0, 2, 3, 1)
-        index = self._index.get((ph, pw))
-        if index is None:
-            index = self._index[(ph, pw)] = pair_index(h, w, (ph, pw), self.left.device)
+        index = pair_index(h, w, (ph, pw), self.left.device)
         return table.view(n, -1)[:, index].view(n, h, w, -1)
