@@ -18,7 +18,8 @@ setup(
     ],
     # ROS packages (rclpy, messages) come from the ROS install or its pip wheels, never PyPI's
     # namesakes; the Makefile pins the rest for a ROS-less machine.
-    install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml'],
+    install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'scipy', 'pillow',
+                      'safetensors'],
     zip_safe=True,
     maintainer='stereo_any_video_ros maintainers',
     maintainer_email='maintainers@stereo-any-video-ros.invalid',
