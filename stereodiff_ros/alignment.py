@@ -128,7 +128,8 @@ class Stage1Alignment:
     """Streaming closed-form alignment over a fixed pair graph.
 
     Feed every directed pair once with ``add`` (any order; frame order keeps memory small),
-    then ``solve``, then ``finish`` with the pointmaps ``required_views`` asks for.
+    then ``solve``, then ``supply`` the pointmaps ``required_views`` asks for (or ``finish``
+    with all of them), then ``result``.
     """
 
     def __init__(self, num_frames: int, edges: Sequence[Edge], shape: Tuple[int, int],
@@ -206,7 +207,7 @@ class Stage1Alignment:
     # -- the spanning tree -------------------------------------------------------------------
 
     def solve(self) -> List[View]:
-        """Grow the tree; return the views whose pointmaps ``finish`` needs."""
+        """Grow the tree; return the views whose pointmaps ``supply`` needs."""
         if not all(self._added):
             missing = [self.edges[e] for e, done in enumerate(self._added) if not done]
             raise RuntimeError(f'{len(missing)} pairs were never added, e.g. {missing[:3]}')
@@ -266,8 +267,12 @@ class Stage1Alignment:
             log_scales.append(math.log(similarity_scale(pair_to_world)))
         scale_factor = math.exp(math.log(self.base_scale) - float(np.mean(log_scales)))
 
+        height, width = self.shape
         self._plan = dict(source=source, to_world=to_world, pose=pose, focal=focal,
-                          tree_edges=tree_edges, scale_factor=scale_factor)
+                          tree_edges=tree_edges, scale_factor=scale_factor, done=set(),
+                          pnp_frames=[], pnp_failed=[],
+                          depth=np.empty((self.num_frames, height, width), np.float32),
+                          cam2world=np.empty((self.num_frames, 4, 4), np.float64))
         return self.required_views()
 
     def required_views(self) -> List[View]:
@@ -277,47 +282,68 @@ class Stage1Alignment:
 
     # -- pass 2: one pointmap per frame ------------------------------------------------------
 
-    def finish(self, views: Mapping[View, object]) -> Stage1Result:
-        """Depth, focal and pose per frame, given the pointmaps of ``required_views``."""
+    def supply(self, view: View, points) -> None:
+        """The pointmap (H, W, 3) of a required view: finishes the frames it defines (their
+        PnP pose if the tree left it unset, and their depth), so that no more than one
+        pointmap has to be held at a time."""
         plan = self._plan
         if plan is None:
             raise RuntimeError('solve() first')
-        missing = [v for v in self.required_views() if v not in views]
-        if missing:
-            raise ValueError(f'finish() needs the pointmaps of views {missing}')
-        pose, focal = list(plan['pose']), list(plan['focal'])
+        frames = [k for k, source in plan['source'].items() if source == view]
+        if not frames:
+            raise ValueError(f'view {view} defines no frame; required: {self.required_views()}')
         height, width = self.shape
-        depth = np.empty((self.num_frames, height, width), np.float32)
-        pnp_frames, pnp_failed = [], []
-        for k in range(self.num_frames):
-            points = torch.as_tensor(views[plan['source'][k]], dtype=torch.float32)
-            world = _transform(plan['to_world'][k], points.reshape(-1, 3))  # (HW, 3) f64
-            if pose[k] is None:
-                pnp_frames.append(k)
-                solved = ransac_pnp(world.float().reshape(height, width, 3).numpy(), focal[k],
-                                    self.confidence[k] > self.min_conf_thr, self.pnp_iterations)
+        points = torch.as_tensor(points, dtype=torch.float32).cpu().reshape(-1, 3)
+        for k in frames:
+            if k in plan['done']:
+                raise ValueError(f'frame {k} was already finished')
+            world = _transform(plan['to_world'][k], points)  # (HW, 3) float64
+            if plan['pose'][k] is None:
+                plan['pnp_frames'].append(k)
+                solved = ransac_pnp(world.float().reshape(height, width, 3).numpy(),
+                                    plan['focal'][k], self.confidence[k] > self.min_conf_thr,
+                                    self.pnp_iterations)
                 if solved is None:
-                    pnp_failed.append(k)
-                    pose[k] = torch.eye(4, dtype=torch.float64)
+                    plan['pnp_failed'].append(k)
+                    plan['pose'][k] = torch.eye(4, dtype=torch.float64)
                 else:
-                    focal[k], pose[k] = solved
-        s = plan['scale_factor']
-        cam2world = torch.stack(pose).double()
-        cam2world[:, :3, 3] *= s
-        for k in range(self.num_frames):
-            points = torch.as_tensor(views[plan['source'][k]], dtype=torch.float32)
-            scaled = plan['to_world'][k].clone()
-            scaled[:3] *= s
-            camera = torch.linalg.inv(cam2world[k]) @ scaled
-            z = _transform(camera, points.reshape(-1, 3))[:, 2].float()
-            depth[k] = log_depth_fallback(z).reshape(height, width).numpy()
+                    plan['focal'][k], plan['pose'][k] = solved
+            # the normalisation scales the world: points and pose translations alike
+            cam2world = plan['pose'][k].clone()
+            cam2world[:3, 3] *= plan['scale_factor']
+            world_scaled = plan['to_world'][k].clone()
+            world_scaled[:3] *= plan['scale_factor']
+            z = _transform(torch.linalg.inv(cam2world) @ world_scaled, points)[:, 2].float()
+            plan['depth'][k] = log_depth_fallback(z).reshape(height, width).numpy()
+            plan['cam2world'][k] = cam2world
+            plan['done'].add(k)
+
+    def result(self) -> Stage1Result:
+        plan = self._plan
+        if plan is None:
+            raise RuntimeError('solve() first')
+        missing = sorted({plan['source'][k] for k in range(self.num_frames)
+                          if k not in plan['done']})
+        if missing:
+            raise ValueError(f'the pointmaps of views {missing} were never supplied')
         LOG.info('aligned %d frames: tree of %d edges, %d poses from PnP (%d failed), '
                  'scale factor %.4g', self.num_frames, len(plan['tree_edges']),
-                 len(pnp_frames), len(pnp_failed), s)
-        return Stage1Result(depth=depth, confidence=self.confidence,
-                            focal=np.array(focal, np.float64), cam2world=cam2world.numpy(),
-                            tree_edges=plan['tree_edges'], pnp_frames=pnp_frames,
-                            pnp_failed=pnp_failed, scale_factor=s)
+                 len(plan['pnp_frames']), len(plan['pnp_failed']), plan['scale_factor'])
+        return Stage1Result(depth=plan['depth'], confidence=self.confidence,
+                            focal=np.array(plan['focal'], np.float64),
+                            cam2world=plan['cam2world'], tree_edges=plan['tree_edges'],
+                            pnp_frames=sorted(plan['pnp_frames']),
+                            pnp_failed=sorted(plan['pnp_failed']),
+                            scale_factor=plan['scale_factor'])
+
+    def finish(self, views: Mapping[View, object]) -> Stage1Result:
+        """``supply`` every required view from a mapping, then ``result``."""
+        for view in self.required_views():
+            if view not in views:
+                raise ValueError(f'finish() needs the pointmaps of views {self.required_views()}'
+                                 f'; {view} is missing')
+            self.supply(view, views[view])
+        return self.result()
 
 
 def _transform(similarity: torch.Tensor, points: torch.Tensor) -> torch.Tensor:

@@ -166,8 +166,14 @@ def test_misuse_gets_clear_errors():
     for e in range(1, len(edges)):
         alignment.add(e, pairs.pts1[e], pairs.conf1[e], pairs.pts2[e], pairs.conf2[e])
     needed = alignment.solve()
-    with pytest.raises(ValueError, match='needs the pointmaps'):
+    with pytest.raises(ValueError, match='is missing'):
         alignment.finish({needed[0]: pairs.pts1[needed[0][0]]})
+    with pytest.raises(ValueError, match='never supplied'):
+        alignment.result()
+    with pytest.raises(ValueError, match='defines no frame'):
+        alignment.supply((0, 3), pairs.pts1[0])
+    with pytest.raises(ValueError, match='already finished'):
+        alignment.supply(needed[0], pairs.pts1[needed[0][0]])
     with pytest.raises(ValueError, match='in no pair'):
         Stage1Alignment(4, edges, scene.shape)
     with pytest.raises(ValueError, match='duplicate'):
