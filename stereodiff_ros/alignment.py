@@ -88,8 +88,12 @@ def view_similarities(points: torch.Tensor, weights: torch.Tensor) -> torch.Tens
     # target mean under the source's weights: (V source, V target, 3)
     target_mean = torch.einsum('vp,upc->vuc', weights, points)
     weighted_centred = weights[..., None] * centred  # (V, P, 3)
-    # Σ_p w_v (x_u − mean)(x_v − mean)ᵀ; the target's mean drops out against centred x_v
-    cross = torch.einsum('upc,vpd->vucd', points, weighted_centred)  # (V, V, 3, 3)
+    # Σ_p w_v (x_u − mean)(x_v − mean)ᵀ; the target's mean drops out against centred x_v.
+    # One (3V, P) @ (P, 3V) product, so that no (V, V, P) intermediate is ever built.
+    views = points.shape[0]
+    cross = (points.permute(0, 2, 1).reshape(3 * views, -1)
+             @ weighted_centred.permute(1, 0, 2).reshape(-1, 3 * views))
+    cross = cross.reshape(views, 3, views, 3).permute(2, 0, 1, 3)  # (V, V, 3, 3)
     spread = (weighted_centred * centred).sum(dim=(1, 2))  # (V,)
     u, singular, vh = torch.linalg.svd(cross)
     sign = torch.sign(torch.linalg.det(u @ vh))
@@ -99,7 +103,7 @@ def view_similarities(points: torch.Tensor, weights: torch.Tensor) -> torch.Tens
     scale = (singular * flip).sum(dim=-1) / spread[:, None]  # (V, V)
     translation = target_mean - scale[..., None] * torch.einsum(
         'vucd,vd->vuc', rotation, source_mean)
-    similarity = torch.zeros(points.shape[0], points.shape[0], 4, 4, dtype=torch.float64)
+    similarity = torch.zeros(views, views, 4, 4, dtype=torch.float64)
     similarity[..., :3, :3] = scale[..., None, None] * rotation
     similarity[..., :3, 3] = translation
     similarity[..., 3, 3] = 1
