@@ -41,10 +41,10 @@ Keys, per case `<c>`: `<c>_edges` (E, 2) int64, `<c>_pts1`, `<c>_pts2` (E, H, W,
 (float32); intermediates `<c>_edge_scores` (E,) float64, `<c>_msp_edges` (N − 1, 2) in growth
 order, `<c>_mst_focals` (N,) float64 as `minimum_spanning_tree` returns them (after PnP),
 `<c>_mst_poses` (N, 4, 4) float32 cam-to-world before the scale normalisation,
-`<c>_pnp_called` / `<c>_pnp_ok` (N,) bool, `<c>_conf_mask_count` (N,) pixels with im_conf > 3, `<c>_pw_scales` (E,) float32 (pairwise Procrustes
-scales before normalisation), `<c>_s_factor` () float32, `<c>_pw_poses` (E, 4, 4) float32
-(`get_pw_poses`, normalised); synthetic cases also `<c>_gt_depth`, `<c>_gt_focal`,
-`<c>_gt_cam2world`.
+`<c>_pnp_called` / `<c>_pnp_ok` (N,) bool, `<c>_conf_mask_count` (N,) pixels with
+im_conf > 3, `<c>_pw_scales` (E,) float32 (pairwise Procrustes scales before normalisation),
+`<c>_s_factor` () float32, `<c>_pw_poses` (E, 4, 4) float32 (`get_pw_poses`, normalised);
+synthetic cases also `<c>_gt_depth`, `<c>_gt_focal`, `<c>_gt_cam2world`.
 
 Run outside the project's test suite, e.g.
     /work/ref/venv/bin/python test/golden/make_stage1_golden.py --upstream /work/ref/monst3r
