@@ -20,6 +20,7 @@ once more; ``Stage1Alignment.required_views`` names them and the caller supplies
 """
 
 from dataclasses import dataclass
+import functools
 import logging
 import math
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -59,9 +60,7 @@ def weiszfeld_focal(pts3d: torch.Tensor, iterations: int = 10) -> float:
     dtype so that float32 inputs give upstream's float32 answer.
     """
     height, width, _ = pts3d.shape
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=pts3d.dtype),
-                            torch.arange(width, dtype=pts3d.dtype), indexing='ij')
-    pixels = torch.stack((xs - width / 2, ys - height / 2), dim=-1).reshape(-1, 2)  # (HW, 2)
+    pixels = centred_pixels(height, width, pts3d.dtype, pts3d.device)
     points = pts3d.reshape(-1, 3)
     rays = (points[:, :2] / points[:, 2:3]).nan_to_num(posinf=0, neginf=0)  # (HW, 2)
     ray_dot_pixel = (rays * pixels).sum(dim=-1)
@@ -72,6 +71,15 @@ def weiszfeld_focal(pts3d: torch.Tensor, iterations: int = 10) -> float:
         weight = residual.clip(min=1e-8).reciprocal()
         focal = (weight * ray_dot_pixel).mean() / (weight * ray_dot_ray).mean()
     return float(focal.clip(min=0))
+
+
+@functools.lru_cache(maxsize=8)
+def centred_pixels(height: int, width: int, dtype: torch.dtype, device: torch.device
+                   ) -> torch.Tensor:
+    """(H·W, 2) pixel coordinates (x, y) relative to the image centre (W/2, H/2)."""
+    ys, xs = torch.meshgrid(torch.arange(height, dtype=dtype, device=device),
+                            torch.arange(width, dtype=dtype, device=device), indexing='ij')
+    return torch.stack((xs - width / 2, ys - height / 2), dim=-1).reshape(-1, 2)
 
 
 def view_similarities(points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -103,7 +111,7 @@ def view_similarities(points: torch.Tensor, weights: torch.Tensor) -> torch.Tens
     scale = (singular * flip).sum(dim=-1) / spread[:, None]  # (V, V)
     translation = target_mean - scale[..., None] * torch.einsum(
         'vucd,vd->vuc', rotation, source_mean)
-    similarity = torch.zeros(views, views, 4, 4, dtype=torch.float64)
+    similarity = torch.zeros(views, views, 4, 4, dtype=torch.float64, device=points.device)
     similarity[..., :3, :3] = scale[..., None, None] * rotation
     similarity[..., :3, 3] = translation
     similarity[..., 3, 3] = 1
@@ -137,8 +145,11 @@ class Stage1Alignment:
     """
 
     def __init__(self, num_frames: int, edges: Sequence[Edge], shape: Tuple[int, int],
-                 min_conf_thr: float = 3.0, pnp_iterations: int = 10, base_scale: float = 0.5):
+                 min_conf_thr: float = 3.0, pnp_iterations: int = 10, base_scale: float = 0.5,
+                 device: str = 'cpu'):
         self.num_frames = num_frames
+        # where the per-pixel reductions run; the pointmaps still open are held there too
+        self.device = torch.device(device)
         self.edges = [tuple(map(int, edge)) for edge in edges]
         self.shape = tuple(shape)
         self.min_conf_thr = min_conf_thr
@@ -169,7 +180,7 @@ class Stage1Alignment:
         """One directed pair's network output: (H, W, 3) pointmaps and (H, W) confidences."""
         if self._added[edge_index]:
             raise ValueError(f'pair {self.edges[edge_index]} was added twice')
-        pts1, conf1, pts2, conf2 = (torch.as_tensor(a, dtype=torch.float32).cpu()
+        pts1, conf1, pts2, conf2 = (torch.as_tensor(a).to(self.device, torch.float32)
                                     for a in (pts1, conf1, pts2, conf2))
         for name, value, rank in (('pts1', pts1, 3), ('conf1', conf1, 2),
                                   ('pts2', pts2, 3), ('conf2', conf2, 2)):
@@ -183,7 +194,7 @@ class Stage1Alignment:
         i, j = self.edges[edge_index]
         for view, frame, points, conf in (((edge_index, 1), i, pts1, conf1),
                                           ((edge_index, 2), j, pts2, conf2)):
-            np.maximum(self.confidence[frame], conf.numpy(), out=self.confidence[frame])
+            np.maximum(self.confidence[frame], conf.cpu().numpy(), out=self.confidence[frame])
             self._pending[view] = (points.reshape(-1, 3), conf.reshape(-1))
         for frame in (i, j):
             self._reduce_if_complete(frame)
@@ -200,7 +211,7 @@ class Stage1Alignment:
         points = torch.stack([self._pending[v][0] for v in views])
         weights = torch.stack([self._pending[v][1] for v in views])
         self._similarities[frame] = ({v: n for n, v in enumerate(views)},
-                                     view_similarities(points, weights))
+                                     view_similarities(points, weights).cpu())
         for view in views:
             del self._pending[view]
 
