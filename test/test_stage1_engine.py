@@ -1,0 +1,104 @@
+"""The stage-1 engine: streaming, encoder reuse and the second pass change nothing.
+
+Reference: every directed pair run through the model's own upstream-style ``forward`` and all
+outputs handed to ``align_pairs`` at once, which is how upstream's inference + aligner work.
+The engine instead encodes each frame once, decodes pairs in batches, holds a few frames, and
+runs each frame's tree pair a second time; its result must be the same.
+"""
+
+import numpy as np
+import pytest
+from stereo_any_video_ros.models.synthetic_weights import key_tensor
+from stereodiff_ros.alignment import align_pairs
+from stereodiff_ros.engines.stage1 import Stage1Engine
+from stereodiff_ros.models.monst3r import AsymmetricCroCo3DStereo
+from stereodiff_ros.pairs import make_pairs
+from stereodiff_ros.preprocessing import preprocess_frames
+import torch
+
+# A long side of 64 instead of MonST3R's 512 keeps the full-resolution DPT heads cheap on a CPU.
+LONG_SIDE = 64
+TINY = dict(img_size=(64, 64), enc_embed_dim=64, enc_depth=2, enc_num_heads=2,
+            dec_embed_dim=32, dec_depth=10, dec_num_heads=2)
+
+
+def key_derived(model):
+    """Key-derived weights that keep the DPT aliases tied (both names, one tensor)."""
+    state = {}
+    seen = {}
+    for key, value in model.state_dict(keep_vars=True).items():
+        if id(value) not in seen:
+            seen[id(value)] = key_tensor(key, value.shape)
+        state[key] = seen[id(value)]
+    model.load_state_dict(state)
+    return model.eval()
+
+
+@pytest.fixture(scope='module')
+def model():
+    torch.manual_seed(0)
+    return key_derived(AsymmetricCroCo3DStereo(**TINY))
+
+
+def video(num_frames, height=40, width=56, seed=0):
+    """A textured pattern drifting sideways, so that pairs differ."""
+    rng = np.random.default_rng(seed)
+    texture = rng.integers(0, 256, (height, width + 4 * num_frames, 3), dtype=np.uint8)
+    return [np.ascontiguousarray(texture[:, 4 * k:4 * k + width]) for k in range(num_frames)]
+
+
+def reference(model, frames, window=2):
+    images = preprocess_frames(frames, LONG_SIDE)
+    edges = make_pairs(len(frames), window)
+    outputs = [[], [], [], []]
+    with torch.inference_mode():
+        for i, j in edges:
+            pred1, pred2 = model({'img': images[i:i + 1]}, {'img': images[j:j + 1]})
+            for store, value in zip(outputs, (pred1['pts3d'], pred1['conf'],
+                                              pred2['pts3d_in_other_view'], pred2['conf'])):
+                store.append(value[0].numpy())
+    return align_pairs(edges, *(np.stack(o) for o in outputs))
+
+
+@pytest.mark.parametrize('num_frames, batch_size', [(2, 8), (5, 1), (7, 4), (7, 64)])
+def test_engine_equals_all_pairs_aligned_at_once(model, num_frames, batch_size):
+    frames = video(num_frames)
+    expected = reference(model, frames)
+    engine = Stage1Engine(model, batch_size=batch_size, long_side=LONG_SIDE)
+    output = engine.run(frames, progress=False)
+    result = output.result
+    assert output.input_size == (40, 56)
+    assert output.network_size == tuple(preprocess_frames(frames[:1], LONG_SIDE).shape[-2:])
+    assert result.tree_edges == expected.tree_edges
+    assert result.pnp_frames == expected.pnp_frames
+    np.testing.assert_allclose(result.confidence, expected.confidence, rtol=1e-5)
+    np.testing.assert_allclose(result.depth, expected.depth, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(result.focal, expected.focal, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(result.cam2world, expected.cam2world, atol=1e-4)
+
+
+def test_bf16_runs_the_heads_in_fp32_and_stays_close(model):
+    frames = video(3)
+    fp32 = Stage1Engine(model, long_side=LONG_SIDE).run(frames, progress=False).result
+    bf16 = Stage1Engine(model, precision='bf16', long_side=LONG_SIDE).run(
+        frames, progress=False).result
+    assert bf16.depth.dtype == np.float32 and np.isfinite(bf16.depth).all()
+    assert (bf16.confidence >= 1).all()
+    # the confidence maps come from fp32 heads fed bf16 decoder tokens
+    np.testing.assert_allclose(bf16.confidence, fp32.confidence, rtol=0.05)
+
+
+def test_bad_input_gets_clear_errors(model):
+    engine = Stage1Engine(model, long_side=LONG_SIDE)
+    with pytest.raises(ValueError, match='at least 2 frames'):
+        engine.run(video(1), progress=False)
+    frames = video(3)
+    frames[2] = frames[2][:, :40]
+    with pytest.raises(ValueError, match='one size'):
+        engine.run(frames, progress=False)
+    with pytest.raises(ValueError, match='precision'):
+        Stage1Engine(model, precision='int8')
+    with pytest.raises(ValueError, match='fp16 autocast needs a CUDA'):
+        Stage1Engine(model, precision='fp16')
+    with pytest.raises(ValueError, match='batch_size'):
+        Stage1Engine(model, batch_size=0)
