@@ -16,7 +16,7 @@ import resource
 import time
 
 import numpy as np
-from stereo_any_video_ros.models.synthetic_weights import key_tensor
+from stereo_any_video_ros.models.synthetic_weights import fill_synthetic
 from stereodiff_ros.alignment import align_pairs
 from stereodiff_ros.engines.stage1 import Stage1Engine
 from stereodiff_ros.models.monst3r import AsymmetricCroCo3DStereo
@@ -26,14 +26,7 @@ import torch
 
 
 def full_size_model(device):
-    model = AsymmetricCroCo3DStereo()
-    tensors = {}
-    state = {}
-    for key, value in model.state_dict(keep_vars=True).items():
-        tensors.setdefault(id(value), key_tensor(key, value.shape))
-        state[key] = tensors[id(value)]
-    model.load_state_dict(state)
-    return model.to(device).eval()
+    return fill_synthetic(AsymmetricCroCo3DStereo(), gain=1.5).to(device).eval()
 
 
 def frames_of(num_frames, width, height):

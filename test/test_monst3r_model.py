@@ -14,12 +14,13 @@ import sys
 
 import numpy as np
 import pytest
+from stereo_any_video_ros.models.synthetic_weights import fill_synthetic
 from stereodiff_ros.models.monst3r import AsymmetricCroCo3DStereo, inf
 from stereodiff_ros.models.monst3r.pos_embed import PositionGetter, RoPE2D
 import torch
 
 sys.path.insert(0, str(Path(__file__).with_name('golden')))
-from make_monst3r_golden import fill_key_derived, FULL, TINY  # noqa: E402, I100
+from make_monst3r_golden import FULL, GAIN, TINY  # noqa: E402, I100
 
 GOLDEN = Path(__file__).with_name('golden') / 'monst3r_golden.npz.xz'
 # The `--model` default of MonST3R's dust3r/training.py, which its checkpoints record.
@@ -32,7 +33,7 @@ TRAINING_ARGS = (
 
 @pytest.fixture(scope='module')
 def tiny():
-    return fill_key_derived(AsymmetricCroCo3DStereo(**TINY)).eval()
+    return fill_synthetic(AsymmetricCroCo3DStereo(**TINY), GAIN).eval()
 
 
 def views(batch: int, height: int, width: int, seed: int = 0):

@@ -5,7 +5,7 @@
 test/golden/monst3r_golden.npz.xz (an LZMA-compressed .npz) holds uint8 frames and the official
 AsymmetricCroCo3DStereo's fp32 CPU outputs on them, two pairs per case: the full MonST3R
 configuration (ViT-L encoder, ViT-B decoder, DPT heads) at 64×64 and 48×80, and the tiny test
-configuration at 32×48, every weight derived from its key name (`fill_key_derived`, gain 1.5).
+configuration at 32×48, every weight derived from its key name (`fill_synthetic`, gain 1.5).
 test/golden/make_monst3r_golden.py made it from Junyi42/monst3r 574cc77 with naver/croco
 d7de070; its docstring lists the exact steps.
 
@@ -21,11 +21,12 @@ import sys
 
 import numpy as np
 import pytest
+from stereo_any_video_ros.models.synthetic_weights import fill_synthetic
 from stereodiff_ros.models.monst3r import AsymmetricCroCo3DStereo
 import torch
 
 sys.path.insert(0, str(Path(__file__).with_name('golden')))
-from make_monst3r_golden import CASES, fill_key_derived, FULL, run, TINY  # noqa: E402, I100
+from make_monst3r_golden import CASES, FULL, GAIN, run, TINY  # noqa: E402, I100
 
 GOLDEN = Path(__file__).with_name('golden') / 'monst3r_golden.npz.xz'
 RTOL = 1e-4
@@ -44,7 +45,7 @@ def models():
     for name, config in (('full', FULL), ('tiny', TINY)):
         with torch.device('meta'):
             model = AsymmetricCroCo3DStereo(**config)
-        built[name] = fill_key_derived(model.to_empty(device='cpu')).eval()
+        built[name] = fill_synthetic(model.to_empty(device='cpu'), GAIN).eval()
     return built
 
 

@@ -7,6 +7,7 @@ initialisation scale SAV's 40-update recurrence is chaotic and tiny float reorde
 count, kernel choice) would swamp any parity tolerance.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 import hashlib
 import math
 from typing import Dict, Iterable
@@ -53,5 +54,24 @@ def synthetic_state_dict(reference: Dict[str, torch.Tensor], gain: float = 0.8
 
 
 def fill_synthetic(module: torch.nn.Module, gain: float = 0.8) -> torch.nn.Module:
-    module.load_state_dict(synthetic_state_dict(module.state_dict(), gain), strict=True)
+    """Fill ``module`` in place with key-derived weights.
+
+    Names that alias one tensor (MonST3R's DPT head registers its ``scratch.layer{k}_rn``
+    convolutions again as ``scratch.layer_rn.{k-1}``) take the values of the first name, so
+    two implementations with the same keys get the same weights whatever order a state dict
+    is loaded in, and tied weights stay tied.
+    """
+    first_name = {}
+    for key, tensor in module.state_dict(keep_vars=True).items():
+        if not key.endswith(KEEP_AS_BUILT):
+            first_name.setdefault(id(tensor), (key, tensor))
+
+    def fill(entry):
+        key, tensor = entry
+        with torch.no_grad():
+            tensor.copy_(key_tensor(key, tensor.shape, gain))
+
+    # The generators release the GIL: threads fill a 571 M-parameter model about 2x faster.
+    with ThreadPoolExecutor(torch.get_num_threads()) as pool:
+        list(pool.map(fill, first_name.values()))
     return module

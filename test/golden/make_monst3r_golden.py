@@ -14,7 +14,7 @@ How the fixture was made (see test/test_monst3r_parity.py):
   2. the official AsymmetricCroCo3DStereo built on CPU in the MonST3R configuration (ViT-L
      encoder 1024×24×16, ViT-B decoder 768×12×12, DPT heads, RoPE100, PatchEmbedDust3R,
      landscape_only=False) and in the tiny test configuration (encoder 64×2×2, decoder
-     32×10×2), every tensor filled by `fill_key_derived` (GAIN below; the tied
+     32×10×2), every tensor filled by `fill_synthetic` (GAIN below; the tied
      `scratch.layer{i}_rn` / `scratch.layer_rn.{i-1}` aliases both get the tensor of the
      first name);
   3. inputs: uint8 RGB frames of `SyntheticScene` (left camera, seed 21), normalised like
@@ -28,7 +28,6 @@ Run outside the project's test suite, from an environment with the upstream requ
     python test/golden/make_monst3r_golden.py --upstream /work/ref/monst3r
 """
 import argparse
-from concurrent.futures import ThreadPoolExecutor
 import io
 import lzma
 from pathlib import Path
@@ -38,7 +37,7 @@ import types
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from stereo_any_video_ros.models.synthetic_weights import key_tensor  # noqa: E402
+from stereo_any_video_ros.models.synthetic_weights import fill_synthetic  # noqa: E402
 from stereo_any_video_ros.synthetic import StereoRig, SyntheticScene  # noqa: E402
 import torch  # noqa: E402
 
@@ -57,26 +56,6 @@ TINY = dict(FULL, img_size=(64, 64), enc_embed_dim=64, enc_depth=2, enc_num_head
             dec_embed_dim=32, dec_depth=10, dec_num_heads=2)
 CASES = {'64x64': ('full', 64, 64), '48x80': ('full', 48, 80), '32x48': ('tiny', 32, 48)}
 SCENE_SEED = 21
-
-
-def fill_key_derived(model: torch.nn.Module, gain: float = GAIN) -> torch.nn.Module:
-    """Every tensor of the state dict from `key_tensor` of its name. Names that alias one
-    tensor (the DPT `scratch.layer_rn` list) take the first name's values, so upstream and our
-    model get identical weights whatever order a state dict is loaded in."""
-    entries = model.state_dict(keep_vars=True)
-    canonical = {}
-    for key, tensor in entries.items():
-        canonical.setdefault(id(tensor), (key, tensor))
-
-    def fill(item):
-        key, tensor = item
-        with torch.no_grad():
-            tensor.copy_(key_tensor(key, tensor.shape, gain))
-
-    # The generators release the GIL: threads make the 571 M-parameter fill about 2× faster.
-    with ThreadPoolExecutor(torch.get_num_threads()) as pool:
-        list(pool.map(fill, canonical.values()))
-    return model
 
 
 def case_views(height: int, width: int):
@@ -126,7 +105,7 @@ def main() -> None:
     arrays = {}
     models = {}
     for name, config in (('full', FULL), ('tiny', TINY)):
-        models[name] = fill_key_derived(network(**config)).eval()
+        models[name] = fill_synthetic(network(**config), GAIN).eval()
         state = models[name].state_dict()
         arrays[f'keys_{name}'] = np.array(list(state))
         arrays[f'shapes_{name}'] = np.array(
