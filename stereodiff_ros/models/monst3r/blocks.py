@@ -4,6 +4,7 @@ All attention is multi-head with biased projections and RoPE2D on queries and ke
 are LayerNorm with eps 1e-6, as in CroCo.
 """
 
+from stereo_any_video_ros.models.video_depth_anything.dinov2 import Mlp
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -13,16 +14,6 @@ from .pos_embed import RoPE2D
 
 def layer_norm(dim: int) -> nn.LayerNorm:
     return nn.LayerNorm(dim, eps=1e-6)
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class Attention(nn.Module):

@@ -6,11 +6,12 @@ Key layout is that of CroCo's ``DPTOutputAdapter`` as DUSt3R fixes it
 ``act_{1..4}_postprocess`` duplicates.
 """
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
+from stereo_any_video_ros.models.video_depth_anything.blocks import (
+    conv3x3, FeatureFusionBlock)
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .postprocess import postprocess
 
@@ -18,42 +19,6 @@ LAYER_DIMS = (96, 192, 384, 768)
 FEATURE_DIM = 256
 LAST_DIM = 128
 PATCH_SIZE = 16  # the head's own patch size: DUSt3R never passes the backbone's to it
-
-
-def conv3x3(in_channels: int, out_channels: int, bias: bool = True) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias)
-
-
-def upsample2x(x: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=True)
-
-
-class ResidualConvUnit(nn.Module):
-    """x + conv(relu(conv(relu(x)))), no batch norm."""
-
-    def __init__(self, features: int):
-        super().__init__()
-        self.conv1 = conv3x3(features, features)
-        self.conv2 = conv3x3(features, features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.relu(self.conv1(F.relu(x))))
-
-
-class FeatureFusionBlock(nn.Module):
-    """Add the refined skip, refine, upsample ×2, 1×1 conv."""
-
-    def __init__(self, features: int):
-        super().__init__()
-        self.out_conv = nn.Conv2d(features, features, 1)
-        # refinenet4 has no skip input: its resConfUnit1 is in checkpoints but never used.
-        self.resConfUnit1 = ResidualConvUnit(features)
-        self.resConfUnit2 = ResidualConvUnit(features)
-
-    def forward(self, x: torch.Tensor, skip: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if skip is not None:
-            x = x + self.resConfUnit1(skip)
-        return self.out_conv(upsample2x(self.resConfUnit2(x)))  # (B, C, 2h, 2w)
 
 
 class Scratch(nn.Module):
