@@ -132,3 +132,14 @@ def test_bad_input_gets_clear_errors(model):
         Stage1Engine(model, precision='fp16')
     with pytest.raises(ValueError, match='batch_size'):
         Stage1Engine(model, batch_size=0)
+
+
+def test_out_of_memory_becomes_an_actionable_error(model, monkeypatch):
+    engine = Stage1Engine(model, long_side=LONG_SIDE, batch_size=4)
+
+    def exhausted(images):
+        raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')
+
+    monkeypatch.setattr(engine.model, 'encode', exhausted)
+    with pytest.raises(MemoryError, match='lower batch_size'):
+        engine.run(video(3), progress=False)

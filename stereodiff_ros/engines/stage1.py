@@ -74,22 +74,31 @@ class Stage1Engine:
         return list(zip(tokens, positions))
 
     def _decode_pairs(self, first: List, second: List, shape: Tuple[int, int]):
-        """Encoded views, paired elementwise → pointmaps and confidences on the host."""
+        """Encoded views, paired elementwise → fp32 pointmaps and confidences, left on the
+        device: the alignment reduces them there."""
         with self._autocast():
             decoded1, decoded2 = self.model.decode(
                 torch.stack([t for t, _ in first]), torch.stack([p for _, p in first]),
                 torch.stack([t for t, _ in second]), torch.stack([p for _, p in second]))
         pred1, pred2 = self.model.heads(decoded1, decoded2, shape)
-        return (pred1['pts3d'].float().cpu(), pred1['conf'].float().cpu(),
-                pred2['pts3d_in_other_view'].float().cpu(), pred2['conf'].float().cpu())
+        return (pred1['pts3d'], pred1['conf'], pred2['pts3d_in_other_view'], pred2['conf'])
 
     # -- the video ---------------------------------------------------------------------------
 
-    @torch.inference_mode()
     def run(self, frames: Sequence[np.ndarray], progress: bool = True) -> Stage1Output:
         """Stage 1 over a video: ``frames`` is a random-access sequence of (H, W, 3) uint8 RGB
         frames (a list, or a lazy reader: each frame is read once, plus once more for the
         frames whose tree edge is re-run)."""
+        try:
+            return self._run(frames, progress)
+        except torch.OutOfMemoryError as error:
+            raise MemoryError(
+                f'stage 1 ran out of {self.device.type} memory with batch_size '
+                f'{self.batch_size} at long side {self.long_side}: lower batch_size, use '
+                f"precision 'bf16' (or 'fp16' on CUDA), or a smaller long_side") from error
+
+    @torch.inference_mode()
+    def _run(self, frames: Sequence[np.ndarray], progress: bool) -> Stage1Output:
         num_frames = len(frames)
         if num_frames < 2:
             raise ValueError(f'stage 1 needs at least 2 frames, got {num_frames}')
