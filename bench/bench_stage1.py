@@ -90,9 +90,11 @@ def main() -> None:
         if device.type == 'cuda':
             torch.cuda.synchronize()
         rows.append(('all-pairs', (time.perf_counter() - start) / args.frames, peak_mib(device)))
-        print(f'max |depth difference| {np.abs(ours.depth - reference.depth).max():.2e}, '
-              f'max relative focal difference '
-              f'{np.abs(ours.focal / reference.focal - 1).max():.2e}')
+        # with random weights PnP poses are chaotic (see test_stage1_engine), so the check is
+        # on the frames the tree poses
+        posed = [k for k in range(args.frames) if k not in reference.pnp_frames]
+        print(f'tree-posed frames {posed}: max |depth difference| '
+              f'{np.abs(ours.depth[posed] - reference.depth[posed]).max():.2e}')
     print('| run | s/frame | peak MiB |\n|---|---|---|')
     for name, seconds, peak in rows:
         print(f'| {name} | {seconds:.2f} | {peak:.0f} |')

@@ -73,15 +73,12 @@ class Stage1Engine:
             tokens, positions = self.model.encode(images.to(self.device))
         return list(zip(tokens, positions))
 
-    def _decode_pairs(self, first: List, second: List, shape: Tuple[int, int]):
-        """Encoded views, paired elementwise → fp32 pointmaps and confidences, left on the
-        device: the alignment reduces them there."""
+    def _decode(self, first: List, second: List):
+        """Encoded views, paired elementwise → the two decoders' token lists."""
         with self._autocast():
-            decoded1, decoded2 = self.model.decode(
+            return self.model.decode(
                 torch.stack([t for t, _ in first]), torch.stack([p for _, p in first]),
                 torch.stack([t for t, _ in second]), torch.stack([p for _, p in second]))
-        pred1, pred2 = self.model.heads(decoded1, decoded2, shape)
-        return (pred1['pts3d'], pred1['conf'], pred2['pts3d_in_other_view'], pred2['conf'])
 
     # -- the video ---------------------------------------------------------------------------
 
@@ -145,19 +142,25 @@ class Stage1Engine:
             frames_needed = sorted({k for e in batch for k in edges[e]})
             images = torch.stack([image(k) for k in frames_needed])
             encoded_batch = dict(zip(frames_needed, self._encode(images)))
-            pts1, _, pts2, _ = self._decode_pairs([encoded_batch[edges[e][0]] for e in batch],
-                                                  [encoded_batch[edges[e][1]] for e in batch],
-                                                  shape)
-            for n, e in enumerate(batch):
-                for role in by_edge[e]:
-                    alignment.supply((e, role), (pts1 if role == 1 else pts2)[n])
+            decoded = self._decode([encoded_batch[edges[e][0]] for e in batch],
+                                   [encoded_batch[edges[e][1]] for e in batch])
+            # only the heads of the views asked for: half the head work of a full pair
+            for role in (1, 2):
+                rows = [n for n, e in enumerate(batch) if role in by_edge[e]]
+                if rows:
+                    index = torch.tensor(rows, device=self.device)
+                    points = self.model.head(role, [t[index] for t in decoded[role - 1]],
+                                             shape)['pts3d']
+                    for n, row in enumerate(rows):
+                        alignment.supply((batch[row], role), points[n])
         return Stage1Output(alignment.result(), input_size, shape)
 
     def _run_edges(self, queue: List[int], edges, encoded, shape, alignment) -> None:
         for start in range(0, len(queue), self.batch_size):
             batch = queue[start:start + self.batch_size]
-            pts1, conf1, pts2, conf2 = self._decode_pairs(
-                [encoded[edges[e][0]] for e in batch], [encoded[edges[e][1]] for e in batch],
-                shape)
+            decoded1, decoded2 = self._decode([encoded[edges[e][0]] for e in batch],
+                                              [encoded[edges[e][1]] for e in batch])
+            pred1, pred2 = self.model.heads(decoded1, decoded2, shape)
             for n, e in enumerate(batch):
-                alignment.add(e, pts1[n], conf1[n], pts2[n], conf2[n])
+                alignment.add(e, pred1['pts3d'][n], pred1['conf'][n],
+                              pred2['pts3d_in_other_view'][n], pred2['conf'][n])

@@ -156,15 +156,20 @@ class AsymmetricCroCo3DStereo(nn.Module):
               shape: Tuple[int, int], shape2: Optional[Tuple[int, int]] = None
               ) -> Tuple[Prediction, Prediction]:
         """Decoder outputs of the two views → (pred1, pred2) at image size ``shape`` (H, W)
-        (``shape2`` for view 2 when the views differ in size). The heads run in fp32 with
-        autocast off: exp() of a half-precision head output overflows."""
-        shape = tuple(int(s) for s in shape)
-        shape2 = shape if shape2 is None else tuple(int(s) for s in shape2)
-        with torch.autocast(dec1[0].device.type, enabled=False):
-            pred1 = self.downstream_head1([t.float() for t in dec1], shape)
-            pred2 = self.downstream_head2([t.float() for t in dec2], shape2)
+        (``shape2`` for view 2 when the views differ in size)."""
+        pred1 = self.head(1, dec1, shape)
+        pred2 = self.head(2, dec2, shape if shape2 is None else shape2)
         pred2['pts3d_in_other_view'] = pred2.pop('pts3d')
         return pred1, pred2
+
+    def head(self, view: int, dec: Sequence[torch.Tensor], shape: Tuple[int, int]
+             ) -> Prediction:
+        """One view's head alone (``pts3d`` is in view 1's frame for either view), for callers
+        that need only one of the two pointmaps. Heads run in fp32 with autocast off: exp() of
+        a half-precision head output overflows."""
+        head = self.downstream_head1 if view == 1 else self.downstream_head2
+        with torch.autocast(dec[0].device.type, enabled=False):
+            return head([t.float() for t in dec], tuple(int(s) for s in shape))
 
     def forward(self, view1: Dict[str, torch.Tensor], view2: Dict[str, torch.Tensor]
                 ) -> Tuple[Prediction, Prediction]:
