@@ -7,13 +7,21 @@ supplies one pointmap per frame. The network is left out: its memory does not de
 video length. Reported: peak RSS above the process's RSS after imports, and, for comparison,
 what upstream's ``PointCloudOptimizer`` holds for the same pairs before it starts (pointmaps and
 confidences of every pair, 32 bytes per pixel per directed pair, doubled by the stacked copies
-``batchify=True`` makes; arithmetic, not a run).
+``batchify=True`` makes; arithmetic). With ``--upstream`` the official aligner is also run on the
+same pair outputs (``global_aligner`` + ``init_minimum_spanning_tree``, flow loss off), by the
+Python of an environment that has its dependencies (torch, roma, scipy, OpenCV), and its peak is
+measured the same way; the pair outputs it needs are part of its peak, as in upstream's
+``inference`` → aligner hand-over.
 
     .venv/bin/python bench/bench_stage1_memory.py --frames 100 300 1000
+    .venv/bin/python bench/bench_stage1_memory.py --frames 100 \
+        --upstream /path/with/dust3r+croco --upstream-python /path/to/venv/bin/python
 """
 
 import argparse
 import json
+import os
+from pathlib import Path
 import resource
 import subprocess
 import sys
@@ -75,15 +83,57 @@ def run_one(num_frames: int, height: int, width: int) -> dict:
                 upstream_pairs_mib=round(2 * 32 * pixels * len(edges) / 2 ** 20, 1))
 
 
+def run_official(num_frames: int, height: int, width: int, upstream: str) -> dict:
+    """Upstream's aligner on the same pair outputs, all of them handed over at once."""
+    golden = Path(__file__).resolve().parents[1] / 'test' / 'golden'
+    sys.path[:0] = [str(golden), upstream]
+    from make_stage1_golden import _StubFinder  # stubs for imports this path never uses
+    sys.meta_path.insert(0, _StubFinder())
+    from stereodiff_ros.pairs import make_pairs
+    import torch
+    torch.set_num_threads(2)
+    from dust3r.cloud_opt import global_aligner, GlobalAlignerMode
+    from dust3r.cloud_opt.init_im_poses import init_minimum_spanning_tree
+    baseline = current_rss_mib()
+    edges = make_pairs(num_frames)
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    arrays = [np.empty((len(edges), height, width) + tail, np.float32)
+              for tail in ((3,), (), (3,), ())]
+    for e, edge in enumerate(edges):
+        for array, value in zip(arrays, pair_outputs(*edge, height, width, rng)):
+            array[e] = value
+    pts1, conf1, pts2, conf2 = (torch.from_numpy(a) for a in arrays)
+    scene = global_aligner(
+        dict(view1={'idx': [i for i, _ in edges]}, view2={'idx': [j for _, j in edges]},
+             pred1={'pts3d': pts1, 'conf': conf1},
+             pred2={'pts3d_in_other_view': pts2, 'conf': conf2}),
+        device='cpu', mode=GlobalAlignerMode.PointCloudOptimizer, flow_loss_weight=0.0,
+        verbose=False)
+    init_minimum_spanning_tree(scene)
+    depth = scene.get_depthmaps()
+    seconds = time.perf_counter() - start
+    return dict(frames=num_frames, directed_pairs=len(edges), size=f'{width}x{height}',
+                official_peak_above_baseline_mib=round(peak_rss_mib() - baseline, 1),
+                official_seconds=round(seconds, 1), depth_maps=len(depth))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--frames', type=int, nargs='+', default=[100, 300, 1000])
     parser.add_argument('--height', type=int, default=384)
     parser.add_argument('--width', type=int, default=512)
+    parser.add_argument('--upstream', help='folder holding dust3r/ and croco/ of MonST3R')
+    parser.add_argument('--upstream-python', default=sys.executable,
+                        help='a Python whose environment can import the upstream code')
     parser.add_argument('--one', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.frames[0], args.height, args.width)))
+        if args.upstream:
+            print(json.dumps(run_official(args.frames[0], args.height, args.width,
+                                          args.upstream)))
+        else:
+            print(json.dumps(run_one(args.frames[0], args.height, args.width)))
         return
     rows = []
     for frames in args.frames:
@@ -91,12 +141,24 @@ def main() -> None:
                               '--height', str(args.height), '--width', str(args.width)],
                              check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
+        if args.upstream:
+            env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+            out = subprocess.run(
+                [args.upstream_python, __file__, '--one', '--frames', str(frames), '--height',
+                 str(args.height), '--width', str(args.width), '--upstream', args.upstream],
+                check=True, capture_output=True, text=True, env=env).stdout
+            rows[-1].update(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    print('\n| frames | pairs | peak host MiB (ours) | outputs MiB | upstream pair data MiB |')
-    print('|---|---|---|---|---|')
+    official = 'official_peak_above_baseline_mib' in rows[0]
+    print('\n| frames | pairs | peak host MiB (ours) | outputs MiB | s (ours) | '
+          + ('peak host MiB (official) | s (official) |' if official
+             else 'upstream pair data MiB |'))
+    print('|---' * (7 if official else 6) + '|')
     for row in rows:
         print(f"| {row['frames']} | {row['directed_pairs']} | {row['peak_above_baseline_mib']} "
-              f"| {row['outputs_mib']} | {row['upstream_pairs_mib']} |")
+              f"| {row['outputs_mib']} | {row['seconds']} | "
+              + (f"{row['official_peak_above_baseline_mib']} | {row['official_seconds']} |"
+                 if official else f"{row['upstream_pairs_mib']} |"))
 
 
 if __name__ == '__main__':
