@@ -159,9 +159,10 @@ def test_swapping_views_swaps_the_branches_when_they_share_weights(tiny):
 def test_rope_depends_only_on_relative_position():
     rope = RoPE2D(100.0)
     generator = torch.Generator().manual_seed(0)
-    q, k = torch.randn(2, 1, 2, 6, 16, generator=generator)  # (B, heads, N, C)
-    qpos = torch.randint(0, 5, (1, 6, 2), generator=generator)
-    kpos = torch.randint(0, 5, (1, 6, 2), generator=generator)
+    # (B, heads, N, C); positions stay below N, as patch-grid coordinates always do
+    q, k = torch.randn(2, 1, 2, 16, 16, generator=generator)
+    qpos = torch.randint(0, 5, (1, 16, 2), generator=generator)
+    kpos = torch.randint(0, 5, (1, 16, 2), generator=generator)
     shift = torch.tensor([3, 7])
     scores = rope(q, qpos) @ rope(k, kpos).transpose(-1, -2)
     shifted = rope(q, qpos + shift) @ rope(k, kpos + shift).transpose(-1, -2)

@@ -61,9 +61,12 @@ class RoPE2D(nn.Module):
         return tokens * cos + rotate_half(tokens) * sin
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """``tokens`` (B, heads, N, C), ``positions`` (B, N, 2) long → (B, heads, N, C)."""
+        """``tokens`` (B, heads, N, C), ``positions`` (B, N, 2) long → (B, heads, N, C).
+        Positions are patch-grid coordinates, hence below N."""
         dim = tokens.shape[-1] // 2
-        cos, sin = self.get_cos_sin(dim, int(positions.max()) + 1, tokens.device, tokens.dtype)
+        # Grid coordinates are below the token count, so a table of that length covers them
+        # without reading positions.max(), which would stall a GPU on every attention.
+        cos, sin = self.get_cos_sin(dim, positions.shape[-2], tokens.device, tokens.dtype)
         y, x = tokens.chunk(2, dim=-1)
         y = self.rotate(y, positions[:, :, 0], cos, sin)
         x = self.rotate(x, positions[:, :, 1], cos, sin)
