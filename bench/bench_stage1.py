@@ -32,17 +32,12 @@ from stereodiff_ros.engines.stage1 import Stage1Engine
 from stereodiff_ros.models.monst3r import AsymmetricCroCo3DStereo
 from stereodiff_ros.pairs import make_pairs
 from stereodiff_ros.preprocessing import preprocess_frames
+from stereodiff_ros.synthetic import drifting_texture
 import torch
 
 
 def full_size_model(device):
     return fill_synthetic(AsymmetricCroCo3DStereo(), gain=1.5).to(device).eval()
-
-
-def frames_of(num_frames, width, height):
-    rng = np.random.default_rng(0)
-    texture = rng.integers(0, 256, (height, width + 8 * num_frames, 3), dtype=np.uint8)
-    return [np.ascontiguousarray(texture[:, 8 * k:8 * k + width]) for k in range(num_frames)]
 
 
 def all_pairs(model, frames, device, long_side):
@@ -108,13 +103,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.official_out:
         torch.set_num_threads(2)
-        official(frames_of(args.frames, *args.size), max(args.size), args.upstream,
+        official(drifting_texture(args.frames, args.size[1], args.size[0], step=8),
+                 max(args.size), args.upstream,
                  args.official_out)
         return
     device = torch.device(args.device)
     width, height = args.size
     long_side = max(width, height)
-    frames = frames_of(args.frames, width, height)
+    frames = drifting_texture(args.frames, height, width, step=8)
     model = full_size_model(device)
     print(f'{args.frames} frames at {width}x{height}, {len(make_pairs(args.frames))} directed '
           f'pairs, {device}, {args.precision}, torch threads {torch.get_num_threads()}')

@@ -283,8 +283,12 @@ class Stage1Alignment:
         scale_factor = math.exp(math.log(self.base_scale) - float(np.mean(log_scales)))
 
         height, width = self.shape
-        self._plan = dict(source=source, to_world=to_world, pose=pose, focal=focal,
-                          tree_edges=tree_edges, scale_factor=scale_factor, done=set(),
+        defines: Dict[View, List[int]] = {}
+        for k, view in source.items():
+            defines.setdefault(view, []).append(k)
+        self._plan = dict(source=source, defines=defines, to_world=to_world, pose=pose,
+                          focal=focal, tree_edges=tree_edges, scale_factor=scale_factor,
+                          done=set(),
                           pnp_frames=[], pnp_failed=[],
                           depth=np.empty((self.num_frames, height, width), np.float32),
                           cam2world=np.empty((self.num_frames, 4, 4), np.float64))
@@ -293,7 +297,7 @@ class Stage1Alignment:
     def required_views(self) -> List[View]:
         if self._plan is None:
             raise RuntimeError('solve() first')
-        return sorted(set(self._plan['source'].values()))
+        return sorted(self._plan['defines'])
 
     # -- pass 2: one pointmap per frame ------------------------------------------------------
 
@@ -304,7 +308,7 @@ class Stage1Alignment:
         plan = self._plan
         if plan is None:
             raise RuntimeError('solve() first')
-        frames = [k for k, source in plan['source'].items() if source == view]
+        frames = plan['defines'].get(view)
         if not frames:
             raise ValueError(f'view {view} defines no frame; required: {self.required_views()}')
         height, width = self.shape

@@ -21,7 +21,7 @@ the second view, with a random offset per pair so that edge scores do not tie.
 
 from dataclasses import dataclass
 import math
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -228,3 +228,12 @@ def pairwise_outputs(scene: SyntheticScene, edges: Sequence[Tuple[int, int]], se
     return PairwiseOutputs(edges=tuple((int(i), int(j)) for i, j in edges), pts1=pts1,
                            conf1=conf1, pts2=pts2, conf2=conf2, similarity=similarity,
                            scale=scale)
+
+
+def drifting_texture(num_frames: int, height: int, width: int, step: int = 4, seed: int = 0
+                     ) -> List[np.ndarray]:
+    """uint8 RGB frames (H, W, 3) of random texture panning ``step`` pixels per frame: a cheap
+    video whose pairs differ, for engine tests and benchmarks."""
+    rng = np.random.default_rng(seed)
+    texture = rng.integers(0, 256, (height, width + step * num_frames, 3), dtype=np.uint8)
+    return [np.ascontiguousarray(texture[:, step * k:step * k + width]) for k in range(num_frames)]

@@ -16,6 +16,7 @@ from stereodiff_ros.engines.stage1 import Stage1Engine
 from stereodiff_ros.models.monst3r import AsymmetricCroCo3DStereo
 from stereodiff_ros.pairs import make_pairs
 from stereodiff_ros.preprocessing import preprocess_frames
+from stereodiff_ros.synthetic import drifting_texture
 import torch
 
 # A long side of 64 instead of MonST3R's 512 keeps the full-resolution DPT heads cheap on a CPU.
@@ -31,11 +32,8 @@ def model():
     return fill_synthetic(AsymmetricCroCo3DStereo(**TINY), 1.5).eval()
 
 
-def video(num_frames, height=40, width=56, seed=0):
-    """A textured pattern drifting sideways, so that pairs differ."""
-    rng = np.random.default_rng(seed)
-    texture = rng.integers(0, 256, (height, width + 4 * num_frames, 3), dtype=np.uint8)
-    return [np.ascontiguousarray(texture[:, 4 * k:4 * k + width]) for k in range(num_frames)]
+def video(num_frames):
+    return drifting_texture(num_frames, 40, 56)
 
 
 def reference(model, frames, window=2):

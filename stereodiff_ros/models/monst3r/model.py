@@ -121,16 +121,6 @@ class AsymmetricCroCo3DStereo(nn.Module):
         self.downstream_head2 = PixelwiseTaskWithDPT(
             enc_embed_dim, dec_embed_dim, dec_depth, conf_mode)
 
-    def load_state_dict(self, state_dict, *args, **kwargs):
-        """As upstream: a checkpoint without ``dec_blocks2`` (CroCo pretraining) initialises
-        both decoders from ``dec_blocks``."""
-        if not any(key.startswith('dec_blocks2.') for key in state_dict):
-            state_dict = dict(state_dict)
-            state_dict.update({'dec_blocks2.' + key[len('dec_blocks.'):]: value
-                               for key, value in state_dict.items()
-                               if key.startswith('dec_blocks.')})
-        return super().load_state_dict(state_dict, *args, **kwargs)
-
     def encode(self, img: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, H, W) → tokens (B, N, enc_embed_dim) after ``enc_norm``, positions (B, N, 2)."""
         x, pos = self.patch_embed(img)
