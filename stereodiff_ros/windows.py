@@ -77,5 +77,10 @@ class WindowStitcher:
         return final
 
     @property
+    def pending(self) -> Optional[torch.Tensor]:
+        """The blended frames the next window overlaps, not yet handed on (None if none)."""
+        return self._tail
+
+    @property
     def done(self) -> bool:
         return self._next == len(self.windows)
