@@ -19,7 +19,7 @@ setup(
     # ROS packages (rclpy, messages) come from the ROS install or its pip wheels, never PyPI's
     # namesakes; the Makefile pins the rest for a ROS-less machine.
     install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'scipy', 'pillow',
-                      'safetensors'],
+                      'safetensors', 'diffusers', 'transformers', 'accelerate', 'rosbags'],
     zip_safe=True,
     maintainer='stereo_any_video_ros maintainers',
     maintainer_email='maintainers@stereo-any-video-ros.invalid',
@@ -29,6 +29,7 @@ setup(
     entry_points={
         'console_scripts': [
             'sav_node = stereo_any_video_ros.sav_node:main',
+            'stereodiff_bag = stereo_any_video_ros.stereodiff_bag:main',
         ],
     },
 )
