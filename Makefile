@@ -24,7 +24,7 @@ PY_DEPS := torch==2.13.0 numpy==2.4.6 opencv-python-headless==5.0.0.93 rosbags==
 # Only for comparing with the official SAV code (bench-sav, test/golden/make_sav_golden.py).
 UPSTREAM_DEPS := einops==0.8.2 easydict==1.14 unfoldNd==0.2.3 opt_einsum==3.4.0
 
-.PHONY: demo test bench bench-sav bench-stage1 clean
+.PHONY: demo test bench bench-sav bench-stage1 bench-stage2 clean
 
 $(VENV)/.installed: setup.py package.xml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench-sav: $(VENV)/.upstream-deps
 # StereoDiff stage 1: time per frame (BENCH=bench/bench_stage1_memory.py: memory vs length).
 bench-stage1: $(VENV)/.installed
 	$(PY) $(or $(BENCH),bench/bench_stage1.py) $(ARGS)
+
+# StereoDiff stage 2: time per frame (BENCH=bench/bench_stereodiff_memory.py: memory vs length).
+bench-stage2: $(VENV)/.installed
+	$(PY) $(or $(BENCH),bench/bench_stage2.py) $(ARGS)
 
 clean:
 	rm -rf $(VENV) demo_output bench_output .pytest_cache .hypothesis *.egg-info

@@ -20,6 +20,7 @@ memory does not grow with the bag's length beyond the per-frame results.
 """
 
 from contextlib import ExitStack
+from dataclasses import asdict, dataclass
 import hashlib
 import importlib.metadata
 import json
@@ -29,6 +30,7 @@ import sys
 import tempfile
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
+import cv2
 import numpy as np
 from stereo_any_video_ros.bag_io import (
     BagError, camera_info_message, camera_info_topic, cloud_message, disparity_message,
@@ -102,12 +104,12 @@ class FrameStore:
         return np.memmap(self.path, np.uint8, 'r', shape=(self.count, *self._shape))
 
 
+@dataclass(frozen=True)
 class SelectedFrame:
     """What the final pass needs to write one output: when, and with which header."""
 
-    def __init__(self, log_time: int, header: Any):
-        self.log_time = log_time
-        self.header = header
+    log_time: int
+    header: Any
 
 
 def copied_topics(copy: str, bag: InputBag, image_topics: Sequence[str]) -> List[str]:
@@ -241,7 +243,7 @@ def run_stereo(options, bag: InputBag, scratch: Path) -> None:
               'info': f'{namespace}/depth/camera_info', 'points': f'{namespace}/points2'}
     if not options.points:
         del topics['points']
-    custom = provenance(options, {'node_config': config.__dict__},
+    custom = provenance(options, {'node_config': asdict(config)},
                         [options.sav_checkpoint, options.vda_checkpoint])
     custom.update({'depth_kind': 'metric', 'scale_mode': 'metric',
                    'output_topics': json.dumps(sorted(topics.values()))})
@@ -290,7 +292,7 @@ def stereo_inference(config: NodeConfig) -> Callable[[np.ndarray, np.ndarray, np
             return engine.infer_sequence(left, right, progress=True)
     else:
         from stereo_any_video_ros.backends import create_backend
-        backend = create_backend('sgbm', {k: v for k, v in config.backend_options().items()})
+        backend = create_backend('sgbm', config.backend_options())
 
         def run(left, right):
             return backend.infer(left, right)
@@ -302,7 +304,6 @@ def stereo_inference(config: NodeConfig) -> Callable[[np.ndarray, np.ndarray, np
         if size == (height, width):
             out[:] = run(left, right)
             return
-        import cv2
         interpolation = cv2.INTER_AREA if size[0] < height else cv2.INTER_LINEAR
         small = [np.stack([cv2.resize(image, size[::-1], interpolation=interpolation)
                            for image in images]) for images in (left, right)]
@@ -327,12 +328,8 @@ def provenance(options, settings: Dict[str, Any], weights: Sequence[str]) -> Dic
         'input_bags': json.dumps([str(Path(p).resolve()) for p in options.input]),
         'checkpoint_sha256': json.dumps(weight_digests(weights)),
         'settings': json.dumps(settings, default=str),
-        'options': json.dumps(options_record(options), default=str),
+        'options': json.dumps(asdict(options), default=str),
     }
-
-
-def options_record(options) -> Dict[str, Any]:
-    return dict(vars(options)) if hasattr(options, '__dict__') else dict(options)
 
 
 def run(options) -> None:

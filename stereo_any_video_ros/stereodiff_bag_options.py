@@ -424,12 +424,12 @@ def _node_blocks(mapping: Mapping[Any, Any], path: str, prefix: str = ''
     return blocks
 
 
-def _flatten(mapping: Mapping[Any, Any], prefix: str = '') -> Dict[str, Any]:
+def flatten_parameters(mapping: Mapping[Any, Any], prefix: str = '') -> Dict[str, Any]:
     """Nested parameter mappings to ROS's dotted names."""
     flat: Dict[str, Any] = {}
     for key, value in mapping.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f'{prefix}{key}.'))
+            flat.update(flatten_parameters(value, f'{prefix}{key}.'))
         else:
             flat[f'{prefix}{key}'] = value
     return flat
@@ -459,7 +459,7 @@ def read_params_file(path: str, node_fqn: str = '/' + NODE_NAME) -> Dict[str, An
     matching.sort(key=lambda block: '*' not in block[0])  # stable: wildcards first
     values: Dict[str, Any] = {}
     for _, params in matching:
-        values.update(_flatten(params))
+        values.update(flatten_parameters(params))
     return values
 
 

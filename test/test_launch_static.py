@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from stereo_any_video_ros.params import PARAMETERS
+from stereo_any_video_ros.stereodiff_bag_options import flatten_parameters
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -426,23 +427,13 @@ def test_setup_installs_launch_file():
 
 # --- config/sav.yaml --------------------------------------------------------------------------
 
-def _flatten(mapping, prefix=''):
-    flat = {}
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f'{prefix}{key}.'))
-        else:
-            flat[f'{prefix}{key}'] = value
-    return flat
-
-
 def _yaml_parameters():
     document = yaml.safe_load(PARAMS_FILE.read_text())
     assert isinstance(document, dict) and list(document) == ['/**'], (
         f'{PARAMS_FILE.name} must have exactly one top-level key, /**')
     assert isinstance(document['/**'], dict) and list(document['/**']) == ['ros__parameters'], (
         f'{PARAMS_FILE.name}: /** must hold exactly ros__parameters')
-    return _flatten(document['/**']['ros__parameters'])
+    return flatten_parameters(document['/**']['ros__parameters'])
 
 
 def test_params_yaml_structure():

@@ -241,8 +241,8 @@ class Stage2Engine:
     def _condition(self, indices: List[int], frames, depth, size, input_size, disparity_range,
                    rgb_noise: torch.Generator, latent_noise: torch.Generator
                    ) -> Dict[int, _FrameConditioning]:
-        """Conditioning of a few new frames, in frame order (so the seeded noise each frame
-        gets does not depend on the windowing)."""
+        """Conditioning of a few new frames. Frames arrive in order, so the seeded noise
+        streams follow the frames, not the windows."""
         rgb = torch.stack([self._rgb(frames[k], k, size, input_size) for k in indices])
         embeddings = clip_embeddings(self.image_encoder, rgb.to(self.dtype), self.image_mean,
                                      self.image_std, chunk=CHUNK)  # (n, C)
