@@ -375,8 +375,9 @@ def ransac_pnp(world: np.ndarray, focal: float, mask: np.ndarray, iterations: in
     """Camera-to-world pose of an image from its world pointmap (H, W, 3), by SQPnP RANSAC
     (reprojection error 5 px) on the confident pixels, principal point at the image centre.
 
-    Returns None when fewer than 4 pixels are confident or no focal gives a solution; upstream
-    then keeps the identity pose.
+    Returns None when fewer than 4 pixels are confident or no focal gives a solution (OpenCV
+    finds none, or SQPnP refuses a degenerate point set); upstream then keeps the identity
+    pose.
     """
     if mask.sum() < 4:
         return None
@@ -388,9 +389,15 @@ def ransac_pnp(world: np.ndarray, focal: float, mask: np.ndarray, iterations: in
     best = (0,)
     for candidate in candidates:
         camera = np.float32([(candidate, 0, width / 2), (0, candidate, height / 2), (0, 0, 1)])
-        ok, rvec, tvec, inliers = cv2.solvePnPRansac(
-            world[mask], pixels[mask], camera, None, iterationsCount=iterations,
-            reprojectionError=5, flags=cv2.SOLVEPNP_SQPNP)
+        try:
+            ok, rvec, tvec, inliers = cv2.solvePnPRansac(
+                world[mask], pixels[mask], camera, None, iterationsCount=iterations,
+                reprojectionError=5, flags=cv2.SOLVEPNP_SQPNP)
+        except cv2.error as error:
+            # SQPnP asserts on (near-)degenerate point sets, where upstream would crash; that
+            # is a failed solve, as a False from OpenCV is
+            LOG.debug('SQPnP failed at focal %g: %s', candidate, error)
+            continue
         if ok and len(inliers) > best[0]:
             best = (len(inliers), rvec, tvec, candidate)
     if not best[0]:

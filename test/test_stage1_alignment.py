@@ -6,10 +6,12 @@ each pair in camera i's frame at a random scale of its own, as the network predi
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 from stereodiff_ros.alignment import (
-    align_pairs, log_depth_fallback, Stage1Alignment, view_similarities, weiszfeld_focal)
+    align_pairs, log_depth_fallback, ransac_pnp, Stage1Alignment, view_similarities,
+    weiszfeld_focal)
 from stereodiff_ros.pairs import make_pairs
 from stereodiff_ros.synthetic import make_scene, pairwise_outputs
 import torch
@@ -178,3 +180,15 @@ def test_misuse_gets_clear_errors():
         Stage1Alignment(4, edges, scene.shape)
     with pytest.raises(ValueError, match='duplicate'):
         Stage1Alignment(3, edges + edges[:1], scene.shape)
+
+
+def test_pnp_on_a_degenerate_point_set_is_a_failed_solve_not_a_crash():
+    """SQPnP asserts (cv2.error) when the confident points are nearly one point, as random
+    weights produce over long videos; that frame keeps the identity pose, as a failed PnP."""
+    world = (np.random.default_rng(0).normal(size=(8, 8, 3)) * 1e-6).astype(np.float32)
+    mask = np.ones((8, 8), bool)
+    with pytest.raises(cv2.error):  # what OpenCV itself does with these points
+        cv2.solvePnPRansac(world[mask], np.stack(np.mgrid[:8, :8][::-1], -1)[mask]
+                           .astype(np.float32), np.float32([[5, 0, 4], [0, 5, 4], [0, 0, 1]]),
+                           None, flags=cv2.SOLVEPNP_SQPNP)
+    assert ransac_pnp(world, 5.0, mask, 10) is None
