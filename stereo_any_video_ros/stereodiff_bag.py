@@ -147,7 +147,8 @@ def write_outputs(bag: InputBag, out_bag: OutputBag, trigger_topic: str,
 
 # -- monocular: StereoDiff --------------------------------------------------------------------
 
-def run_stereodiff(options, bag: InputBag, scratch: Path) -> None:
+def run_stereodiff(options, frames_wanted: FrameSelection, bag: InputBag,
+                   scratch: Path) -> None:
     from stereodiff_ros.engines.stage2 import Stage2Settings
     from stereodiff_ros.pipeline import StereoDiffPipeline
 
@@ -165,7 +166,7 @@ def run_stereodiff(options, bag: InputBag, scratch: Path) -> None:
 
     store = FrameStore(scratch / 'frames.u8')
     selected = []
-    for frame in tqdm(bag.frames(topic, selection(options)), desc='reading', unit='frame'):
+    for frame in tqdm(bag.frames(topic, frames_wanted), desc='reading', unit='frame'):
         store.append(frame.image, f'frame {frame.index} of {topic}')
         selected.append(SelectedFrame(frame.log_time, frame.header))
     if len(selected) < 2:
@@ -200,7 +201,7 @@ def run_stereodiff(options, bag: InputBag, scratch: Path) -> None:
 
 # -- stereo: SAV or SGBM ----------------------------------------------------------------------
 
-def run_stereo(options, bag: InputBag, scratch: Path) -> None:
+def run_stereo(options, frames_wanted: FrameSelection, bag: InputBag, scratch: Path) -> None:
     left_info_topic = options.left_info_topic or camera_info_topic(options.left_topic)
     right_info_topic = options.right_info_topic or camera_info_topic(options.right_topic)
     config = NodeConfig.from_values({
@@ -217,7 +218,7 @@ def run_stereo(options, bag: InputBag, scratch: Path) -> None:
     selected: List[SelectedFrame] = []
     calibrations = []
     for pair in tqdm(bag.stereo_frames(options.left_topic, options.right_topic,
-                                       left_info_topic, right_info_topic, selection(options)),
+                                       left_info_topic, right_info_topic, frames_wanted),
                      desc='reading', unit='pair'):
         label = f'pair {pair.index} of {options.left_topic}'
         left_store.append(pair.left, label)
@@ -335,15 +336,17 @@ def provenance(options, settings: Dict[str, Any], weights: Sequence[str]) -> Dic
 def run(options) -> None:
     """The whole job; raises on bad input, leaving no output behind."""
     check_for_method(options)
-    OutputBag.check_destination(options.output)  # before any work, not after hours of it
+    # before any work, not after hours of it
+    OutputBag.check_destination(options.output)
+    frames_wanted = selection(options)
     with ExitStack() as stack:
         bag = stack.enter_context(InputBag(options.input, typestore=options.typestore))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
             prefix='.stereodiff_bag-', dir=Path(options.output).resolve().parent)))
         if options.method == 'stereodiff':
-            run_stereodiff(options, bag, scratch)
+            run_stereodiff(options, frames_wanted, bag, scratch)
         else:
-            run_stereo(options, bag, scratch)
+            run_stereo(options, frames_wanted, bag, scratch)
     LOG.info('wrote %s', options.output)
 
 

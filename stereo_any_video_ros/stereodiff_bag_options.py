@@ -519,6 +519,9 @@ def _setting_text(settings: Mapping[str, _Setting], name: str) -> str:
 
 
 def _check_combination(settings: Mapping[str, _Setting]) -> None:
+    # Only what no later object checks: zero_snr with Karras sigmas (Stage2Settings), the
+    # inference size and depth range (NodeConfig) and start/end (FrameSelection) are refused by
+    # their owners, which the tool builds before loading any model.
     def value(name: str) -> Any:
         return settings[name].value
 
@@ -529,19 +532,6 @@ def _check_combination(settings: Mapping[str, _Setting]) -> None:
     if value('clip_overlap') >= value('clip_length'):
         raise OptionsError(f"{_setting_text(settings, 'clip_overlap')} must be below "
                            f"{_setting_text(settings, 'clip_length')}")
-    if value('zero_snr') and value('sigmas') != 'trailing':
-        raise OptionsError(f"{_setting_text(settings, 'zero_snr')} needs sigmas 'trailing', "
-                           f"not {_setting_text(settings, 'sigmas')}: Karras sigmas ignore the "
-                           'betas that zero_snr rescales')
-    if (value('inference_width') == 0) != (value('inference_height') == 0):
-        raise OptionsError(f"set both {_setting_text(settings, 'inference_width')} and "
-                           f"{_setting_text(settings, 'inference_height')}, or neither")
-    if value('min_depth') >= value('max_depth'):
-        raise OptionsError(f"{_setting_text(settings, 'min_depth')} must be below "
-                           f"{_setting_text(settings, 'max_depth')}")
-    if value('end') and value('end') <= value('start'):
-        raise OptionsError(f"{_setting_text(settings, 'end')} must be after "
-                           f"{_setting_text(settings, 'start')}")
     if not re.fullmatch(r'cpu|cuda(:\d+)?', value('device')):
         raise OptionsError(f"device must be 'cpu', 'cuda' or 'cuda:N', got "
                            f"{_setting_text(settings, 'device')}")

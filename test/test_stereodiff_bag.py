@@ -320,6 +320,26 @@ def test_missing_options_are_usage_errors(tmp_path, caplog):
                    tmp_path / 'out', caplog, 'monst3r_checkpoint', code=2)
 
 
+@pytest.mark.parametrize('extra, words', [
+    (['--zero-snr'], ("sigmas='trailing'",)),
+    (['--start', '5', '--end', '5'], ('must be later than start',)),
+])
+def test_inconsistent_settings_are_refused_before_any_model_loads(
+        tmp_path, weights, caplog, monkeypatch, extra, words):
+    bag = write_bag(tmp_path / 'in', mono_records())
+    monkeypatch.setattr(StereoDiffPipeline, 'from_pretrained', pytest.fail)
+    expect_failure(stereodiff_args(bag, tmp_path / 'out', weights, *extra), [bag],
+                   tmp_path / 'out', caplog, *words)
+
+
+def test_inconsistent_stereo_options_are_refused_before_any_model_loads(tmp_path, caplog):
+    records, _ = stereo_records(2)
+    bag = write_bag(tmp_path / 'in', records)
+    expect_failure(stereo_args(bag, tmp_path / 'out', 'sav', '--sav-checkpoint',
+                               str(tmp_path / 'absent.pth'), '--min-depth', '30'),
+                   [bag], tmp_path / 'out', caplog, 'min_depth (30.0) must be below max_depth')
+
+
 def test_existing_output_is_refused_before_any_work(tmp_path, weights, caplog, monkeypatch):
     bag = write_bag(tmp_path / 'in', mono_records())
     output = tmp_path / 'out'

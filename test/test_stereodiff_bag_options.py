@@ -229,12 +229,6 @@ def test_bad_values_name_their_source(capsys) -> None:
     (['--input', 'a'], ['output is required', '--output']),
     (REQUIRED + ['--clip-length', '20', '--ros-args', '-p', 'clip_overlap:=20'],
      ['clip_overlap (20, -p clip_overlap:=20) must be below clip_length (20, --clip-length)']),
-    (REQUIRED + ['--zero-snr'],
-     ["zero_snr (true, --zero-snr) needs sigmas 'trailing', not sigmas (karras, default)"]),
-    (REQUIRED + ['--inference-width', '640'],
-     ['set both inference_width (640, --inference-width) and inference_height (0, default)']),
-    (REQUIRED + ['--min-depth', '30'], ['min_depth (30, --min-depth) must be below max_depth']),
-    (REQUIRED + ['--start', '5', '--end', '5'], ['end (5, --end) must be after start (5']),
     (REQUIRED + ['--device', 'gpu0'], ["device must be 'cpu', 'cuda' or 'cuda:N'", 'gpu0']),
 ])
 def test_inconsistent_options(capsys, argv: List[str], expected: List[str]) -> None:
