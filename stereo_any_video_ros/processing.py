@@ -8,7 +8,7 @@ whole numeric path is tested without rclpy and the node only fills messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -19,6 +19,7 @@ from stereo_any_video_ros.clip import Clip, ClipFrame
 from stereo_any_video_ros.geometry import (
     correct_disparity, depth_to_millimetres, disparity_to_depth, DisparityRange, PointCloud,
     PointCloudBuilder, resize_disparity, valid_window)
+from stereo_any_video_ros.models.checkpoint import CheckpointError
 from stereo_any_video_ros.params import NodeConfig
 
 
@@ -137,3 +138,43 @@ class StereoProcessor:
                             None if resized_left is None else resized_left[i],
                             want_depth, want_cloud)
                 for i, frame in enumerate(clip.new_frames)]
+
+
+# -- whole recorded sequences (bag tool, evaluation) --------------------------------------------
+
+SequenceInference = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
+def sequence_inference(config: NodeConfig) -> SequenceInference:
+    """(left, right, out) → raw disparity x_l − x_r for the whole sequence, at the input size,
+    through the backend's offline path: SAV's official windows, SGBM frame by frame."""
+    if config.backend == 'sav':
+        from stereo_any_video_ros.engines.sav import SavEngine
+        if not config.checkpoint:
+            raise CheckpointError('--method sav needs --sav-checkpoint: the local '
+                                  'StereoAnyVideo_MIX.pth or _SF.pth (see the README)')
+        engine = SavEngine.from_checkpoint(config.checkpoint, config.sav_vda_checkpoint or None,
+                                           config.device, config.precision, config.sav_iters)
+
+        def run(left, right):
+            return engine.infer_sequence(left, right, progress=True)
+    else:
+        from stereo_any_video_ros.backends import create_backend
+        backend = create_backend('sgbm', config.backend_options())
+
+        def run(left, right):
+            return backend.infer(left, right)
+
+    def infer(left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
+        height, width = left.shape[1:3]
+        size = (config.inference_height, config.inference_width) if config.inference_width \
+            else (height, width)
+        if size == (height, width):
+            out[:] = run(left, right)
+            return
+        interpolation = cv2.INTER_AREA if size[0] < height else cv2.INTER_LINEAR
+        small = [np.stack([cv2.resize(image, size[::-1], interpolation=interpolation)
+                           for image in images]) for images in (left, right)]
+        for k, disparity in enumerate(run(*small)):
+            out[k] = resize_disparity(disparity, width, height)
+    return infer

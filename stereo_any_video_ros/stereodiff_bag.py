@@ -30,17 +30,15 @@ import sys
 import tempfile
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
-import cv2
 import numpy as np
 from stereo_any_video_ros.bag_io import (
     BagError, camera_info_message, camera_info_topic, cloud_message, disparity_message,
     FrameSelection, image_message, InputBag, output_namespace, OutputBag)
 from stereo_any_video_ros.calibration import CalibrationError, PinholeInfo, stereo_calibration
 from stereo_any_video_ros.clip import ClipFrame
-from stereo_any_video_ros.geometry import resize_disparity
 from stereo_any_video_ros.models.checkpoint import CheckpointError
 from stereo_any_video_ros.params import ConfigError, NodeConfig
-from stereo_any_video_ros.processing import StereoProcessor
+from stereo_any_video_ros.processing import sequence_inference, StereoProcessor
 from stereo_any_video_ros.stereodiff_bag_options import (
     check_for_method, OptionsError, parse_options)
 from tqdm import tqdm
@@ -211,7 +209,7 @@ def run_stereo(options, frames_wanted: FrameSelection, bag: InputBag, scratch: P
         'inference_height': options.inference_height, 'min_depth': options.min_depth,
         'max_depth': options.max_depth, 'depth_encoding': options.depth_encoding,
         'invalid_disparity_value': float('nan')})
-    infer = stereo_inference(config)
+    infer = sequence_inference(config)
 
     left_store = FrameStore(scratch / 'left.u8')
     right_store = FrameStore(scratch / 'right.u8')
@@ -276,41 +274,6 @@ def run_stereo(options, frames_wanted: FrameSelection, bag: InputBag, scratch: P
         write_outputs(bag, out_bag, options.left_topic, selected,
                       copied_topics(options.copy, bag, [options.left_topic, options.right_topic]),
                       emit)
-
-
-def stereo_inference(config: NodeConfig) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
-    """(left, right, out) → raw disparity x_l − x_r for the whole sequence, at the input size,
-    through the backend's offline path: SAV's official windows, SGBM frame by frame."""
-    if config.backend == 'sav':
-        from stereo_any_video_ros.engines.sav import SavEngine
-        if not config.checkpoint:
-            raise CheckpointError('--method sav needs --sav-checkpoint: the local '
-                                  'StereoAnyVideo_MIX.pth or _SF.pth (see the README)')
-        engine = SavEngine.from_checkpoint(config.checkpoint, config.sav_vda_checkpoint or None,
-                                           config.device, config.precision, config.sav_iters)
-
-        def run(left, right):
-            return engine.infer_sequence(left, right, progress=True)
-    else:
-        from stereo_any_video_ros.backends import create_backend
-        backend = create_backend('sgbm', config.backend_options())
-
-        def run(left, right):
-            return backend.infer(left, right)
-
-    def infer(left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
-        height, width = left.shape[1:3]
-        size = (config.inference_height, config.inference_width) if config.inference_width \
-            else (height, width)
-        if size == (height, width):
-            out[:] = run(left, right)
-            return
-        interpolation = cv2.INTER_AREA if size[0] < height else cv2.INTER_LINEAR
-        small = [np.stack([cv2.resize(image, size[::-1], interpolation=interpolation)
-                           for image in images]) for images in (left, right)]
-        for k, disparity in enumerate(run(*small)):
-            out[k] = resize_disparity(disparity, width, height)
-    return infer
 
 
 # -- shared -----------------------------------------------------------------------------------
