@@ -4,8 +4,8 @@
 
 By default the sequence is synthetic, with exact ground truth; `--left/--right` with
 `--left-info/--right-info` (camera_calibration YAML of the *rectified* cameras) use real
-frames. Prints EPE, TEPE and bad-1px when there is ground truth, output rate and latency, and
-writes left | disparity | depth PNGs.
+frames. Prints EPE, TEPE, bad-1px (Stereo Any Video's definitions) and density when there is
+ground truth, output rate and latency, and writes left | disparity | depth PNGs.
 
 `StereoStreamClient` and `start_sav_node` are also what the integration test and the
 benchmark use, so all three drive the node exactly the same way.
@@ -31,7 +31,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from stereo_any_video_ros.camera_yaml import CameraCalibration, load_camera_yaml
 from stereo_any_video_ros.conversions import fill_image, image_to_array, to_rgb8
-from stereo_any_video_ros.metrics import bad_pixel_rate, density, epe, tepe
+from stereo_any_video_ros.evaluation.stereo_metrics import stereo_video_metrics
 from stereo_any_video_ros.synthetic import StereoRig, SyntheticScene
 from stereo_msgs.msg import DisparityImage
 
@@ -323,12 +323,14 @@ def summarise(client: StereoStreamClient, stamps: List[int], truth: Dict[int, np
         predictions = np.stack([disparity_array(client.received[s].msgs['disparity'])
                                 for s in scored])
         gts = np.stack([truth[s] for s in scored])
-        figures['EPE (px)'] = float(np.mean([epe(p, g) for p, g in zip(predictions, gts)]))
-        figures['bad-1px (%)'] = 100 * float(np.mean(
-            [bad_pixel_rate(p, g, 1.0) for p, g in zip(predictions, gts)]))
-        figures['density (%)'] = 100 * float(np.mean([density(p) for p in predictions]))
-        if len(scored) >= 2:
-            figures['TEPE (px)'] = tepe(predictions, gts)
+        # SAV's definitions: means over non-zero errors, a pixel without an estimate
+        # counts as disparity 0 (density tells how many there were).
+        metrics = stereo_video_metrics(predictions, gts)
+        figures['EPE (px)'] = metrics['epe']
+        figures['bad-1px (%)'] = metrics['epe_bad_1px']
+        figures['density (%)'] = 100 * metrics['density']
+        if 'tepe' in metrics:
+            figures['TEPE (px)'] = metrics['tepe']
     return figures
 
 

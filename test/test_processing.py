@@ -14,7 +14,7 @@ from stereo_any_video_ros.backends import create_backend
 from stereo_any_video_ros.backends.sgbm import SGBMBackend
 from stereo_any_video_ros.calibration import PinholeInfo, stereo_calibration, StereoCalibration
 from stereo_any_video_ros.clip import Clip, ClipFrame
-from stereo_any_video_ros.metrics import epe
+from stereo_any_video_ros.evaluation.stereo_metrics import stereo_video_metrics
 from stereo_any_video_ros.params import NodeConfig
 from stereo_any_video_ros.processing import FrameResult, StereoProcessor
 from stereo_any_video_ros.synthetic import StereoFrame, StereoRig, SyntheticScene
@@ -70,6 +70,14 @@ def process_one(rig: StereoRig, near: bool = True, want_depth: bool = True,
     return results[0], frame
 
 
+def matched_epe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """SAV's EPE of one frame over the pixels the matcher estimated (finite, > 0)."""
+    pred = np.asarray(pred)[None]
+    with np.errstate(invalid='ignore'):
+        estimated = np.isfinite(pred) & (pred > 0)
+    return stereo_video_metrics(pred, np.asarray(gt)[None], estimated)['epe']
+
+
 def fraction_within(depth: np.ndarray, truth: np.ndarray, relative: float) -> float:
     """Fraction of all ground-truth pixels whose depth is within `relative` (NaN fails)."""
     with np.errstate(invalid='ignore'):
@@ -123,7 +131,7 @@ def test_sgbm_infer_synthetic_clip() -> None:
         # No match is possible where x - num_disparities falls off the right image.
         assert np.isnan(disparity[t, :, :63]).all()
         assert np.isfinite(disparity[t]).mean() > 0.6
-        assert epe(disparity[t], frame.disparity) < 1.0
+        assert matched_epe(disparity[t], frame.disparity) < 1.0
 
 
 # --- processing ---------------------------------------------------------------------------------
@@ -134,7 +142,7 @@ def test_process_depth_matches_ground_truth() -> None:
     assert result.calibration == calibration_for(RIG)
     assert result.disparity.shape == result.depth.shape == (240, 320)
     assert result.disparity.dtype == result.depth.dtype == np.float32
-    assert epe(result.disparity, frame.disparity) < 1.0
+    assert matched_epe(result.disparity, frame.disparity) < 1.0
     assert fraction_within(result.depth, frame.depth, 0.05) > 0.8
     assert result.disparity_range.low == pytest.approx(FX * BASELINE / 20.0)
     assert result.disparity_range.high == pytest.approx(FX * BASELINE / 0.1)
@@ -154,9 +162,9 @@ def test_process_applies_cx_offset_once() -> None:
     offset = RIG_OFFSET.cx_left - RIG_OFFSET.cx_right
     assert offset == pytest.approx(3.0)
     assert result.calibration.cx_offset == pytest.approx(offset)
-    assert epe(result.disparity, frame.disparity - offset) < 1.0
-    assert epe(result.disparity, frame.disparity) > 2.0  # not left out
-    assert epe(result.disparity, frame.disparity - 2 * offset) > 2.0  # not applied twice
+    assert matched_epe(result.disparity, frame.disparity - offset) < 1.0
+    assert matched_epe(result.disparity, frame.disparity) > 2.0  # not left out
+    assert matched_epe(result.disparity, frame.disparity - 2 * offset) > 2.0  # not applied twice
     assert fraction_within(result.depth, frame.depth, 0.05) > 0.8
 
 
@@ -165,9 +173,9 @@ def test_process_only_new_frames_of_a_clip() -> None:
     results = make_processor().process(make_clip(RIG, frames, num_new=2))
     assert [result.frame.payload for result in results] == [40, 80]
     for result, own, other in zip(results, frames[1:], frames[:2]):
-        own_error = epe(result.disparity, own.disparity)
+        own_error = matched_epe(result.disparity, own.disparity)
         assert own_error < 1.0
-        assert own_error < epe(result.disparity, other.disparity)
+        assert own_error < matched_epe(result.disparity, other.disparity)
 
 
 @pytest.mark.parametrize('rig', [RIG, RIG_OFFSET], ids=['centred', 'offset'])
@@ -177,7 +185,7 @@ def test_half_size_inference_output_at_input_size(rig: StereoRig) -> None:
     truth = frame.disparity - (rig.cx_left - rig.cx_right)
     assert result.disparity.shape == (240, 320)
     assert result.calibration == calibration_for(rig)
-    assert epe(result.disparity, truth) < 1.5
+    assert matched_epe(result.disparity, truth) < 1.5
     # Values are in input pixels: on the near objects (> 10 px) the ratio to the truth is 1,
     # not 1/2. (Far pixels are left out: at 1-2 px SGBM's sub-pixel estimate locks to steps.)
     near = np.isfinite(result.disparity) & (truth > 10.0)
@@ -196,7 +204,7 @@ def test_half_size_inference_output_at_inference_size(rig: StereoRig) -> None:
     assert result.calibration.baseline == pytest.approx(full.baseline)
     assert result.calibration.cx_offset == pytest.approx(full.cx_offset / 2)
     truth = (frame.disparity - full.cx_offset)[::2, ::2] / 2
-    assert epe(result.disparity, truth) < 1.0
+    assert matched_epe(result.disparity, truth) < 1.0
     # f and d both halve, so the depth does not change. Scaling only one of them would be off
     # by 50-100 %; the 10 % bound leaves room for SGBM locking to sub-pixel steps at 3-5 px.
     depth_truth = frame.depth[::2, ::2]
