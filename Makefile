@@ -18,7 +18,8 @@ ROS_WHEELS := ros-rclpy==9.1.2 ros-std-msgs==5.5.1 ros-sensor-msgs==5.5.1 \
 PY_DEPS := torch==2.13.0 numpy==2.4.6 opencv-python-headless==5.0.0.93 rosbags==0.11.9 \
 	scipy==1.17.1 pillow==13.0.0 safetensors==0.8.0 \
 	diffusers==0.42.1 transformers==5.23.0 accelerate==1.15.0 \
-	tqdm==4.70.1 pyyaml==6.0.3 pytest==9.2.0 hypothesis==6.170.15 setuptools==84.2.1 \
+	tqdm==4.70.1 matplotlib==3.11.2 scikit-image==0.26.0 \
+	pyyaml==6.0.3 pytest==9.2.0 hypothesis==6.170.15 setuptools==84.2.1 \
 	ros-ament-flake8==0.19.2 flake8==7.5.0 flake8-import-order==0.19.2 flake8-quotes==3.4.0
 
 # Only for comparing with the official SAV code (bench-sav, test/golden/make_sav_golden.py).

@@ -19,17 +19,21 @@ setup(
     # ROS packages (rclpy, messages) come from the ROS install or its pip wheels, never PyPI's
     # namesakes; the Makefile pins the rest for a ROS-less machine.
     install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'scipy', 'pillow',
-                      'safetensors', 'diffusers', 'transformers', 'accelerate', 'rosbags'],
+                      'safetensors', 'diffusers', 'transformers', 'accelerate', 'rosbags',
+                      'tqdm', 'matplotlib'],
     zip_safe=True,
     maintainer='stereo_any_video_ros maintainers',
     maintainer_email='maintainers@stereo-any-video-ros.invalid',
     description='Temporally consistent stereo depth from video for ROS 2 (Stereo Any Video).',
     license='Apache-2.0',
-    extras_require={'test': ['pytest', 'hypothesis']},
+    # scikit-image ships Middlebury 2014 Motorcycle, the real stereo pair the tests score.
+    extras_require={'test': ['pytest', 'hypothesis', 'scikit-image']},
     entry_points={
         'console_scripts': [
             'sav_node = stereo_any_video_ros.sav_node:main',
             'stereodiff_bag = stereo_any_video_ros.stereodiff_bag:main',
+            # `ros2 run stereo_any_video_ros eval`; in a shell, `python -m ...eval` (builtin)
+            'eval = stereo_any_video_ros.evaluation.cli:main',
         ],
     },
 )

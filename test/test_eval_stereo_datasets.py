@@ -11,7 +11,7 @@ from PIL import Image
 import pytest
 from stereo_any_video_ros.camera_yaml import CameraCalibration, save_camera_yaml
 from stereo_any_video_ros.evaluation.datasets import open_dataset
-from stereo_any_video_ros.evaluation.datasets.base import DatasetError, depth_view
+from stereo_any_video_ros.evaluation.datasets.base import DatasetError, metric_depth
 from stereo_any_video_ros.evaluation.datasets.formats import (
     MiddleburyCalibration, write_float16_png, write_middlebury_calib, write_pfm, write_png16,
     write_sintel_camera, write_sintel_disparity)
@@ -403,10 +403,10 @@ def test_middlebury_scenes_calibration_and_nonoccluded_mask(tmp_path):
     assert not valid[0].any() and valid[1:].all()
 
 
-def test_middlebury_depth_view_adds_doffs(tmp_path):
+def test_middlebury_metric_depth_adds_doffs(tmp_path):
     gt = write_middlebury_scene(tmp_path)
     [sequence] = read_middlebury2014(tmp_path)
-    depth = depth_view(sequence, max_depth=100.0)[0].depth
+    depth = metric_depth(sequence[0].disparity, sequence.calibration)
     # Middlebury: Z = baseline * f / (d + doffs), baseline 0.16 m, f 100 px.
     expected = (0.16 * 100.0 / (gt.astype(np.float64) + DOFFS)).astype(np.float32)
     np.testing.assert_allclose(depth, expected, rtol=1e-6)

@@ -13,7 +13,7 @@ import inspect
 from typing import Any, Callable, Dict, List, Union
 
 from stereo_any_video_ros.evaluation.datasets.base import (
-    DatasetError, depth_view, DepthSample, DepthSequence, FrameSelection, StereoSample,
+    DatasetError, DepthSample, DepthSequence, FrameSelection, metric_depth, StereoSample,
     StereoSequence)
 from stereo_any_video_ros.evaluation.datasets.depth import DEPTH_READERS
 from stereo_any_video_ros.evaluation.datasets.skimage_data import read_skimage_motorcycle
@@ -37,5 +37,5 @@ def open_dataset(name: str, root: str, **options: Any
     return reader(root, **{k: v for k, v in options.items() if k in accepted})
 
 
-__all__ = ['DatasetError', 'depth_view', 'DepthSample', 'DepthSequence', 'FrameSelection',
+__all__ = ['DatasetError', 'DepthSample', 'DepthSequence', 'FrameSelection', 'metric_depth',
            'open_dataset', 'READERS', 'StereoSample', 'StereoSequence']

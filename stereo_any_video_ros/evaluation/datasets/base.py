@@ -100,13 +100,6 @@ class FrameSelection:
         return range(0, length, self.every_n)[:self.max_frames]
 
 
-def invalid_to_nan(values: np.ndarray, invalid: np.ndarray) -> np.ndarray:
-    """float32 copy of ``values`` with NaN where ``invalid`` is set."""
-    out = np.asarray(values, dtype=np.float32).copy()
-    out[invalid] = np.nan
-    return out
-
-
 def metric_depth(disparity: np.ndarray, calibration: StereoCalibration) -> np.ndarray:
     """Depth fx·B/(d − (cx_l − cx_r)) in metres of (..., H, W) raw disparity; NaN where the
     disparity is missing or not positive. The calibration is rescaled to the array's size."""
@@ -120,24 +113,5 @@ def metric_depth(disparity: np.ndarray, calibration: StereoCalibration) -> np.nd
     return depth
 
 
-def depth_view(sequence: StereoSequence, max_depth: float) -> DepthSequence:
-    """The left camera of a calibrated stereo sequence as a monocular depth sequence.
-
-    Depth is fx·B/d from the GT disparity, so monocular methods can be scored on the same
-    frames as stereo ones.
-    """
-    calibration = sequence.calibration
-    if calibration is None:
-        raise DatasetError(f'{sequence.name} ({sequence.source}) has no calibration, so its '
-                           'disparity cannot be turned into metric depth; give the rectified '
-                           'camera_info YAML files')
-
-    def load(index: int) -> DepthSample:
-        sample = sequence[index]
-        return DepthSample(sample.left, metric_depth(sample.disparity, calibration))
-
-    return DepthSequence(sequence.name, len(sequence), load, max_depth, sequence.source)
-
-
 __all__ = ['DatasetError', 'DepthSample', 'DepthSequence', 'FrameSelection',
-           'StereoSample', 'StereoSequence', 'depth_view', 'invalid_to_nan', 'metric_depth']
+           'StereoSample', 'StereoSequence', 'metric_depth']
