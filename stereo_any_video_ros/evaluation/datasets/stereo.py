@@ -214,14 +214,21 @@ def read_stereo_folder(root: PathLike) -> List[StereoSequence]:
     sequences get a calibration, and with it metric depth.
     """
     root = _directory(Path(root), 'dataset', _FOLDER_LAYOUT)
-    if (root / 'left').is_dir():
-        folders = [root]
-    else:
-        folders = sorted(path for path in root.iterdir() if (path / 'left').is_dir())
-    if not folders:
-        raise DatasetError(f'{root}: no left/ folder in it or in any sub-folder; expected '
-                           f'layout:\n{_FOLDER_LAYOUT}')
+    folders = _self_or_children(root, lambda path: (path / 'left').is_dir(), 'left/ folder',
+                                _FOLDER_LAYOUT)
     return [_folder_sequence(folder, root) for folder in folders]
+
+
+def _self_or_children(root: Path, holds: Callable[[Path], bool], what: str, layout: str
+                      ) -> List[Path]:
+    """``[root]`` when it holds the item itself, else its sub-folders that do."""
+    if holds(root):
+        return [root]
+    found = sorted(path for path in root.iterdir() if holds(path))
+    if not found:
+        raise DatasetError(f'{root}: no {what} in it or in any sub-folder; expected '
+                           f'layout:\n{layout}')
+    return found
 
 
 def _folder_sequence(folder: Path, root: Path) -> StereoSequence:
@@ -494,13 +501,8 @@ def read_middlebury2014(root: PathLike, non_occluded: bool = False) -> List[Ster
     pixel with GT counts.
     """
     root = _directory(Path(root), 'Middlebury', _MIDDLEBURY_LAYOUT)
-    if (root / 'im0.png').is_file():
-        scenes = [root]
-    else:
-        scenes = sorted(path for path in root.iterdir() if (path / 'im0.png').is_file())
-    if not scenes:
-        raise DatasetError(f'{root}: no im0.png in it or in any sub-folder; expected layout:\n'
-                           f'{_MIDDLEBURY_LAYOUT}')
+    scenes = _self_or_children(root, lambda path: (path / 'im0.png').is_file(), 'im0.png',
+                               _MIDDLEBURY_LAYOUT)
     return [_middlebury_scene(scene, non_occluded) for scene in scenes]
 
 
