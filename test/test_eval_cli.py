@@ -202,6 +202,64 @@ def test_stereodiff_and_its_stage1_under_both_protocols_with_spectra(tmp_path, d
         assert (plots / name).stat().st_size > 1000, name
 
 
+def test_stereo_and_monocular_methods_meet_on_metric_depth(tmp_path, stereo_folder,
+                                                           weights):  # noqa: F811
+    """On a calibrated stereo dataset a monocular method sees the left camera with GT depth
+    fx·B/d, and the stereo method's metric depth is scored the same way: one table."""
+    root, scene = stereo_folder
+    output = tmp_path / 'out'
+    assert run_eval('--dataset', 'stereo-folder', '--root', root, '--method', 'sgbm',
+                    'stereo-stage1', '--sgbm-num-disparities', 64, '--monst3r-checkpoint',
+                    weights / 'monst3r', '--stage1-resolution', 64, '--max-frames', 3,
+                    '--max-depth', 50, '--save-predictions', '--no-plots',
+                    '--output', output) == 0
+    sequence = report(output)['sequences']['drive']
+    assert set(sequence['sgbm']) >= {'stereo', 'depth_depthcrafter', 'depth_monst3r'}
+    assert set(sequence['stereo-stage1']) >= {'depthcrafter', 'monst3r', 'frequency'}
+    assert 'stereo' not in sequence['stereo-stage1']
+    saved = np.load(output / 'predictions' / 'stereo-stage1' / 'drive.npz')
+    truth = np.stack([scene.frame(i).depth for i in range(3)])
+    expected = depth_metrics.depthcrafter_protocol(
+        depth_metrics.depth_to_disparity(saved['values']), truth, 50.0)
+    assert sequence['stereo-stage1']['depthcrafter']['abs_rel'] == \
+        pytest.approx(expected.abs_rel, rel=1e-5)
+
+
+def test_a_monocular_method_needs_a_calibrated_stereo_dataset(
+        tmp_path, stereo_folder, weights, caplog):  # noqa: F811
+    root, _ = stereo_folder
+    bare = tmp_path / 'bare'
+    for sub in ('left', 'right', 'disparity'):
+        (bare / sub).mkdir(parents=True)
+        for path in sorted((root / sub).iterdir())[:2]:
+            (bare / sub / path.name).write_bytes(path.read_bytes())
+    assert run_eval('--dataset', 'stereo-folder', '--root', bare, '--method',
+                    'stereo-stage1', '--monst3r-checkpoint', weights / 'monst3r',
+                    '--output', tmp_path / 'out') == 1
+    assert 'has no calibration' in caplog.text and 'camera_info YAML' in caplog.text
+
+
+def test_depthcrafter_benchmark_files_with_saved_depth(tmp_path):
+    """DepthCrafter's benchmark csv + mp4 + npz, scored from saved predictions: the GT itself,
+    saved as a depth method's .npy, scores perfectly under both protocols with Bonn's caps."""
+    from test_eval_depthcrafter_benchmark import expected_depth, FRAMES, write_benchmark
+    write_benchmark(tmp_path / 'data', csv_name='bonn.csv', data='bonn',
+                    sequences=('balloon',))
+    saved = tmp_path / 'gt_as_prediction'
+    saved.mkdir()
+    np.save(saved / 'balloon.npy', np.stack([expected_depth(0, i) for i in range(FRAMES)]))
+    output = tmp_path / 'out'
+    assert run_eval('--dataset', 'depthcrafter-benchmark', '--root', tmp_path / 'data',
+                    '--predictions', saved, '--prediction-kind', 'depth', '--no-plots',
+                    '--output', output) == 0
+    scored = report(output)['sequences']['balloon']['gt_as_prediction']
+    assert scored['depthcrafter']['max_depth'] == 10.0  # Bonn under DepthCrafter
+    assert scored['monst3r']['max_depth'] == 70.0  # Bonn under MonST3R
+    assert scored['depthcrafter']['abs_rel'] == pytest.approx(0.0, abs=1e-6)
+    assert scored['depthcrafter']['delta1'] == 1.0
+    assert scored['monst3r']['abs_rel'] == pytest.approx(0.0, abs=1e-3)
+
+
 # -- a bag against its GT depth topic ---------------------------------------------------------
 
 def test_bag_prediction_against_gt_topic(tmp_path, one_bag):  # noqa: F811

@@ -52,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument('--sequence', nargs='+', default=[], help='only these sequences')
     data.add_argument('--pass', dest='pass_name', default='clean', choices=('clean', 'final'),
                       help='Sintel rendering pass')
-    data.add_argument('--split', default='test', help='Dynamic Replica split')
+    data.add_argument('--split', default='test', help='Dynamic Replica and KITTI depth split')
+    data.add_argument('--benchmark-dataset', default='',
+                      choices=('', 'sintel', 'scannet', 'kitti', 'bonn', 'nyu'),
+                      help='which DepthCrafter benchmark csv (protocol length and max depth); '
+                           'inferred from the names when empty')
     data.add_argument('--max-depth', type=float, default=0.0,
                       help='depth cap of the video-depth protocols; 0 = the dataset default')
     data.add_argument('--max-frames', type=int, default=0,
@@ -169,7 +173,7 @@ class Evaluation:
     def sequences(self) -> List[Any]:
         args = self.args
         sequences = open_dataset(args.dataset, args.root, pass_name=args.pass_name,
-                                 split=args.split)
+                                 split=args.split, dataset=args.benchmark_dataset)
         if args.sequence:
             names = {s.name for s in sequences}
             missing = sorted(set(args.sequence) - names)

@@ -5,7 +5,9 @@
 Stereo video (GT disparity): ``stereo-folder`` (our generic layout), ``sintel``,
 ``kitti2015``, ``kitti-depth``, ``middlebury2014``, ``dynamic-replica`` and
 ``skimage-motorcycle`` (Middlebury 2014 Motorcycle as scikit-image ships it). Monocular video
-(GT depth): ``depth-folder`` (generic), ``sintel-depth``, ``bonn``, ``tum``, ``scannet``.
+(GT depth): ``depth-folder`` (generic), ``sintel-depth``, ``bonn``, ``tum``, ``scannet`` and
+``depthcrafter-benchmark`` (the csv + mp4 + npz files DepthCrafter's and StereoDiff's tables
+are computed on).
 """
 from __future__ import annotations
 
@@ -16,11 +18,14 @@ from stereo_any_video_ros.evaluation.datasets.base import (
     DatasetError, DepthSample, DepthSequence, FrameSelection, metric_depth, StereoSample,
     StereoSequence)
 from stereo_any_video_ros.evaluation.datasets.depth import DEPTH_READERS
+from stereo_any_video_ros.evaluation.datasets.depthcrafter_benchmark import (
+    read_depthcrafter_benchmark)
 from stereo_any_video_ros.evaluation.datasets.skimage_data import read_skimage_motorcycle
 from stereo_any_video_ros.evaluation.datasets.stereo import STEREO_READERS
 
 Reader = Callable[..., List[Union[StereoSequence, DepthSequence]]]
 READERS: Dict[str, Reader] = {**STEREO_READERS, **DEPTH_READERS,
+                              'depthcrafter-benchmark': read_depthcrafter_benchmark,
                               'skimage-motorcycle': read_skimage_motorcycle}
 
 
