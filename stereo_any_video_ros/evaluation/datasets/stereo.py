@@ -196,16 +196,8 @@ _FOLDER_LAYOUT = """\
 
 
 def read_stereo_folder(root: PathLike) -> List[StereoSequence]:
-    """Our generic layout: a folder per sequence with left/, right/, disparity/::
-
-      <root>/                       one sequence, or <root>/<sequence>/ for several
-        left/      000000.png ...   rectified left images (.png/.jpg)
-        right/     000000.png ...   rectified right images, same names
-        disparity/ 000000.pfm ...   GT left disparity: .pfm, 16-bit .png (disparity*256,
-                                    0 = none) or .npy; inf/NaN = none
-        valid/     000000.png ...   optional 8-bit masks, non-zero = evaluate this pixel
-        left.yaml, right.yaml       optional rectified ROS camera_info YAML (in the sequence
-                                    folder, or in <root> for all sequences)
+    """Our generic layout (``_FOLDER_LAYOUT`` above, which every error prints): a folder per
+    sequence with left/, right/, disparity/, optional valid/ and left.yaml/right.yaml.
 
     Files are paired by name without suffix and ordered by sorted name, so frame names must
     sort in time order (zero-padded numbers). ``root`` is itself the sequence when it has a
