@@ -27,7 +27,6 @@ import bisect
 import logging
 import math
 from pathlib import Path
-import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -35,6 +34,10 @@ import numpy as np
 from stereo_any_video_ros.evaluation.datasets.base import (DatasetError, DepthSample,
                                                            DepthSequence)
 from stereo_any_video_ros.evaluation.datasets.formats import read_depth, read_image
+from stereo_any_video_ros.evaluation.datasets.layout import (files_by_stem, IMAGE_SUFFIXES,
+                                                             match_stems, require_folder,
+                                                             select_sequences, sequence_folders,
+                                                             subfolders)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -63,84 +66,17 @@ SCANNET_PNG_SCALE = 1000.0
 # TUM's associate.py default: an RGB and a depth frame at most 20 ms apart are one frame.
 TUM_MAX_TIME_DIFFERENCE = 0.02
 
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 DEPTH_SUFFIXES = ('.npy', '.pfm', '.png', '.dpt')
 
 
 # --- small helpers -------------------------------------------------------------------------------
 
-def _natural_key(name: str) -> List[Union[int, str]]:
-    """Sort key that orders 'frame2' before 'frame10' (numbers compared as numbers)."""
-    return [int(part) if index % 2 else part
-            for index, part in enumerate(re.split(r'(\d+)', name))]
-
-
-def _some(names: Sequence[str], limit: int = 5) -> str:
-    """'a, b, c' or 'a, b, c, d, e and 7 more', for messages about many files."""
-    shown = ', '.join(names[:limit])
-    return shown + (f' and {len(names) - limit} more' if len(names) > limit else '')
-
-
-def _require_dir(path: Path, layout: str) -> Path:
-    if not path.is_dir():
-        raise DatasetError(f'{path} is not a folder; expected the layout {layout}')
-    return path
-
-
-def _files_by_stem(folder: Path, suffixes: Sequence[str], what: str) -> Dict[str, Path]:
-    """{stem: file} of the files in `folder` with one of `suffixes` (any case)."""
-    files: Dict[str, Path] = {}
-    for path in folder.iterdir():
-        if not (path.is_file() and path.suffix.lower() in suffixes):
-            continue
-        if path.stem in files:
-            raise DatasetError(f'{folder} has two {what} files for frame {path.stem!r}: '
-                               f'{files[path.stem].name} and {path.name}; keep one')
-        files[path.stem] = path
-    return files
-
-
-def _pair_by_stem(image_dir: Path, depth_dir: Path, depth_suffixes: Sequence[str]
-                  ) -> List[FramePair]:
+def _pair_by_stem(image_dir: Path, depth_dir: Path, depth_suffixes: Sequence[str],
+                  layout: str) -> List[FramePair]:
     """(image, depth) pairs with equal file name stems, in natural order of the stems."""
-    images = _files_by_stem(image_dir, IMAGE_SUFFIXES, 'image')
-    depths = _files_by_stem(depth_dir, depth_suffixes, 'depth')
-    no_depth = sorted(set(images) - set(depths), key=_natural_key)
-    no_image = sorted(set(depths) - set(images), key=_natural_key)
-    if no_depth or no_image:
-        problems = []
-        if no_depth:
-            problems.append(f'no depth for {len(no_depth)} images ({_some(no_depth)})')
-        if no_image:
-            problems.append(f'no image for {len(no_image)} depth maps ({_some(no_image)})')
-        raise DatasetError(
-            f'{image_dir} has {len(images)} images ({"/".join(IMAGE_SUFFIXES)}) and {depth_dir} '
-            f'{len(depths)} depth maps ({"/".join(depth_suffixes)}), which must pair by file '
-            f'name stem: {"; ".join(problems)}')
-    return [(images[stem], depths[stem]) for stem in sorted(images, key=_natural_key)]
-
-
-def _select_sequences(found: Dict[str, Path], sequences: Optional[Sequence[str]],
-                      root: Path) -> Dict[str, Path]:
-    if sequences is None:
-        return found
-    unknown = [name for name in sequences if name not in found]
-    if unknown:
-        raise DatasetError(f'sequences {unknown} are not in {root}; it has {sorted(found)}')
-    return {name: found[name] for name in sequences}
-
-
-def _sequence_folders(root: Path, is_sequence: Callable[[Path], bool], layout: str
-                      ) -> Dict[str, Path]:
-    """{name: folder}: `root` itself if it is a sequence, else its sequence subfolders."""
-    _require_dir(root, layout)
-    if is_sequence(root):
-        return {root.name: root}
-    found = {child.name: child for child in sorted(root.iterdir(), key=lambda p: p.name)
-             if child.is_dir() and is_sequence(child)}
-    if not found:
-        raise DatasetError(f'{root} holds no sequence; expected the layout {layout}')
-    return found
+    images = files_by_stem(image_dir, IMAGE_SUFFIXES, 'image', layout)
+    depths = files_by_stem(depth_dir, depth_suffixes, 'depth', layout)
+    return [(images[stem], depths[stem]) for stem in match_stems(images, depths)]
 
 
 def _depth_sequence(name: str, source: Path, frames: List[FramePair],
@@ -193,21 +129,17 @@ def read_sintel_depth_dataset(root: PathLike, pass_name: str = 'clean',
     """
     if pass_name not in ('clean', 'final'):
         raise ValueError(f"pass_name must be 'clean' or 'final', got {pass_name!r}")
-    root = _require_dir(Path(root), SINTEL_LAYOUT)
+    root = Path(root)
     training = root / 'training' if (root / 'training').is_dir() else root
-    depth_root = _require_dir(training / 'depth', SINTEL_LAYOUT)
-    image_root = _require_dir(training / pass_name, SINTEL_LAYOUT)
-    found = {child.name: child for child in sorted(depth_root.iterdir(), key=lambda p: p.name)
-             if child.is_dir()}
-    if not found:
-        raise DatasetError(f'{depth_root} has no sequence folders; expected {SINTEL_LAYOUT}')
+    found = subfolders(training / 'depth', 'Sintel depth', SINTEL_LAYOUT)
+    image_root = require_folder(training / pass_name, f'Sintel {pass_name}', SINTEL_LAYOUT)
     result = []
-    for name, depth_dir in _select_sequences(found, sequences, depth_root).items():
+    for name, depth_dir in select_sequences(found, sequences, training / 'depth').items():
         image_dir = image_root / name
         if not image_dir.is_dir():
             raise DatasetError(f'{depth_dir} has depth but {image_dir} does not exist; '
                                f'expected {SINTEL_LAYOUT}')
-        frames = _pair_by_stem(image_dir, depth_dir, ('.dpt',))
+        frames = _pair_by_stem(image_dir, depth_dir, ('.dpt',), SINTEL_LAYOUT)
         result.append(_depth_sequence(name, image_dir, frames, read_depth, SINTEL_MAX_DEPTH,
                                       SINTEL_PROTOCOL_FRAMES))
     return _with_monst3r_caps(result, *SINTEL_MONST3R_CAPS)
@@ -277,9 +209,9 @@ def _rgbd_sequences(root: PathLike, sequences: Optional[Sequence[str]], frames: 
         return (folder / 'rgb.txt').is_file() or (folder / 'rgb').is_dir()
 
     root = Path(root)
-    found = _sequence_folders(root, is_sequence, TUM_LAYOUT)
+    found = sequence_folders(root, is_sequence, 'rgb.txt or rgb/ folder', TUM_LAYOUT)
     result = []
-    for name, folder in _select_sequences(found, sequences, root).items():
+    for name, folder in select_sequences(found, sequences, root).items():
         images = read_tum_list(folder / 'rgb.txt')
         depths = read_tum_list(folder / 'depth.txt')
         pairs = associate([stamp for stamp, _ in images], [stamp for stamp, _ in depths],
@@ -362,11 +294,11 @@ def read_scannet(root: PathLike, sequences: Optional[Sequence[str]] = None,
         return image[window], depth[window]
 
     root = Path(root)
-    found = _sequence_folders(root, is_sequence, SCANNET_LAYOUT)
+    found = sequence_folders(root, is_sequence, 'color/ folder', SCANNET_LAYOUT)
     result = []
-    for name, folder in _select_sequences(found, sequences, root).items():
-        depth_dir = _require_dir(folder / 'depth', SCANNET_LAYOUT)
-        paired = _pair_by_stem(folder / 'color', depth_dir, ('.png',))[frames]
+    for name, folder in select_sequences(found, sequences, root).items():
+        paired = _pair_by_stem(folder / 'color', folder / 'depth', ('.png',),
+                               SCANNET_LAYOUT)[frames]
         result.append(_depth_sequence(name, folder, paired,
                                       lambda path: read_depth(path, SCANNET_PNG_SCALE),
                                       SCANNET_MAX_DEPTH, SCANNET_PROTOCOL_FRAMES, fit))
@@ -400,11 +332,12 @@ def read_depth_folder(root: PathLike, png_scale: float = 1000.0, max_depth: floa
                     None)
 
     root = Path(root)
-    found = _sequence_folders(root, lambda folder: image_dir(folder) is not None, FOLDER_LAYOUT)
+    found = sequence_folders(root, lambda folder: image_dir(folder) is not None,
+                             'rgb/ or images/ folder', FOLDER_LAYOUT)
     result = []
-    for name, folder in _select_sequences(found, sequences, root).items():
-        depth_dir = _require_dir(folder / 'depth', FOLDER_LAYOUT)
-        paired = _pair_by_stem(image_dir(folder), depth_dir, DEPTH_SUFFIXES)
+    for name, folder in select_sequences(found, sequences, root).items():
+        paired = _pair_by_stem(image_dir(folder), folder / 'depth', DEPTH_SUFFIXES,
+                               FOLDER_LAYOUT)
         result.append(_depth_sequence(name, folder, paired,
                                       lambda path: read_depth(path, png_scale), max_depth,
                                       None))

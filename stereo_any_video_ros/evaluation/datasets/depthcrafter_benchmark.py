@@ -43,6 +43,7 @@ from stereo_any_video_ros.evaluation.datasets.base import (DatasetError, DepthSa
 from stereo_any_video_ros.evaluation.datasets.depth import (
     BONN_MAX_DEPTH, BONN_MONST3R_CAPS, BONN_PROTOCOL_FRAMES, SCANNET_MAX_DEPTH,
     SCANNET_PROTOCOL_FRAMES, SINTEL_MAX_DEPTH, SINTEL_MONST3R_CAPS, SINTEL_PROTOCOL_FRAMES)
+from stereo_any_video_ros.evaluation.datasets.layout import select_sequences
 
 PathLike = Union[str, Path]
 
@@ -289,13 +290,7 @@ def read_depthcrafter_benchmark(root: PathLike, dataset: str = '',
     csv_path = _find_csv(root, dataset)
     rows = _read_rows(csv_path)
     protocol = PROTOCOLS[dataset or _infer_dataset(csv_path, rows)]
-    by_name = dict(zip(_sequence_names(rows), rows))
-    if sequences is not None:
-        unknown = [name for name in sequences if name not in by_name]
-        if unknown:
-            raise DatasetError(f'sequences {unknown} are not in {csv_path}; it has '
-                               f'{sorted(by_name)}')
-        by_name = {name: by_name[name] for name in sequences}
+    by_name = select_sequences(dict(zip(_sequence_names(rows), rows)), sequences, csv_path)
     cache = _LastSequence()
     result = []
     for name, row in by_name.items():

@@ -19,7 +19,7 @@ import gzip
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from stereo_any_video_ros.calibration import (CalibrationError, PinholeInfo, stereo_calibration,
@@ -33,10 +33,13 @@ from stereo_any_video_ros.evaluation.datasets.formats import (read_disparity, re
                                                               read_middlebury_calib, read_png16,
                                                               read_sintel_camera,
                                                               read_sintel_disparity, read_size)
+from stereo_any_video_ros.evaluation.datasets.layout import (files_by_stem, IMAGE_SUFFIXES,
+                                                             match_stems, require_folder,
+                                                             select_sequences, sequence_folders,
+                                                             subfolders)
 
 PathLike = Union[str, os.PathLike]
 
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 DISPARITY_SUFFIXES = ('.pfm', '.png', '.npy')
 
 # MPI-Sintel's stereo rig (dataset web page; SAV uses the same value).
@@ -115,48 +118,6 @@ def _same_size(shapes: Mapping[Path, Tuple[int, ...]]) -> None:
                            'ground truth must have one size')
 
 
-def _directory(path: Path, what: str, layout: str) -> Path:
-    if not path.is_dir():
-        raise DatasetError(f'{path}: {what} folder not found; expected layout:\n{layout}')
-    return path
-
-
-def _files_by_stem(folder: Path, suffixes: Iterable[str], what: str, layout: str,
-                   pattern: str = '*') -> Dict[str, Path]:
-    """{name stem: file} of the files in ``folder`` with one of ``suffixes``, sorted by stem."""
-    suffixes = tuple(suffixes)
-    files: Dict[str, Path] = {}
-    for path in sorted(_directory(folder, what, layout).glob(pattern)):
-        if path.suffix.lower() not in suffixes or path.name.startswith('.'):
-            continue
-        if path.stem in files:
-            raise DatasetError(f'{folder}: two files for frame {path.stem!r} '
-                               f'({files[path.stem].name}, {path.name})')
-        files[path.stem] = path
-    if not files:
-        raise DatasetError(f'{folder}: no {what} files ({"/".join(suffixes)}); expected '
-                           f'layout:\n{layout}')
-    return dict(sorted(files.items()))
-
-
-def _match_stems(reference: Tuple[str, Dict[str, Path]],
-                 others: Mapping[str, Dict[str, Path]]) -> List[str]:
-    """The reference folder's frame stems, after checking every other folder has the same."""
-    reference_name, reference_files = reference
-    for name, files in others.items():
-        missing = [stem for stem in reference_files if stem not in files]
-        extra = [stem for stem in files if stem not in reference_files]
-        if missing or extra:
-            detail = (f'frame {missing[0]!r} ({reference_files[missing[0]].name}) has no '
-                      f'{name} file' if missing else
-                      f'{files[extra[0]].name} has no {reference_name} file')
-            raise DatasetError(
-                f'{next(iter(files.values())).parent}: {reference_name} has '
-                f'{len(reference_files)} frames but {name} has {len(files)}: {detail}; files '
-                'are paired by name')
-    return list(reference_files)
-
-
 def _rectified_pair(width: int, height: int, k: np.ndarray, baseline: float,
                     source: Path) -> StereoCalibration:
     """A rectified pair sharing the intrinsics ``k`` (so cx_offset = 0), baseline in metres."""
@@ -199,44 +160,30 @@ def read_stereo_folder(root: PathLike) -> List[StereoSequence]:
     """Our generic layout (``_FOLDER_LAYOUT`` above, which every error prints): a folder per
     sequence with left/, right/, disparity/, optional valid/ and left.yaml/right.yaml.
 
-    Files are paired by name without suffix and ordered by sorted name, so frame names must
-    sort in time order (zero-padded numbers). ``root`` is itself the sequence when it has a
-    ``left/`` folder; otherwise every sub-folder with a ``left/`` folder is a sequence. With
-    ``left.yaml`` and ``right.yaml`` (camera_calibration's format, the rectified pair) the
-    sequences get a calibration, and with it metric depth.
+    Files are paired by name without suffix and ordered by name in natural order (numbers
+    compared as numbers: frame2 before frame10), so frame names must sort in time order.
+    ``root`` is itself the sequence when it has a ``left/`` folder; otherwise every sub-folder
+    with a ``left/`` folder is a sequence. With ``left.yaml`` and ``right.yaml``
+    (camera_calibration's format, the rectified pair) the sequences get a calibration, and
+    with it metric depth.
     """
-    root = _directory(Path(root), 'dataset', _FOLDER_LAYOUT)
-    folders = _self_or_children(root, lambda path: (path / 'left').is_dir(), 'left/ folder',
-                                _FOLDER_LAYOUT)
-    return [_folder_sequence(folder, root) for folder in folders]
-
-
-def _self_or_children(root: Path, holds: Callable[[Path], bool], what: str, layout: str
-                      ) -> List[Path]:
-    """``[root]`` when it holds the item itself, else its sub-folders that do."""
-    if holds(root):
-        return [root]
-    found = sorted(path for path in root.iterdir() if holds(path))
-    if not found:
-        raise DatasetError(f'{root}: no {what} in it or in any sub-folder; expected '
-                           f'layout:\n{layout}')
-    return found
+    root = Path(root)
+    folders = sequence_folders(root, lambda path: (path / 'left').is_dir(), 'left/ folder',
+                               _FOLDER_LAYOUT)
+    return [_folder_sequence(folder, root) for folder in folders.values()]
 
 
 def _folder_sequence(folder: Path, root: Path) -> StereoSequence:
-    left = _files_by_stem(folder / 'left', IMAGE_SUFFIXES, 'left image', _FOLDER_LAYOUT)
-    others = {
-        'right/': _files_by_stem(folder / 'right', IMAGE_SUFFIXES, 'right image',
-                                 _FOLDER_LAYOUT),
-        'disparity/': _files_by_stem(folder / 'disparity', DISPARITY_SUFFIXES, 'disparity',
-                                     _FOLDER_LAYOUT)}
-    if (folder / 'valid').is_dir():
-        others['valid/'] = _files_by_stem(folder / 'valid', ('.png',), 'valid mask',
-                                          _FOLDER_LAYOUT)
-    stems = _match_stems(('left/', left), others)
-    valid = others.get('valid/')
-    frames = [_Frame(left[stem], others['right/'][stem], others['disparity/'][stem],
-                     valid[stem] if valid else None) for stem in stems]
+    def files(name: str, suffixes: Sequence[str], what: str) -> Dict[str, Path]:
+        return files_by_stem(folder / name, suffixes, what, _FOLDER_LAYOUT)
+
+    left = files('left', IMAGE_SUFFIXES, 'left image')
+    right = files('right', IMAGE_SUFFIXES, 'right image')
+    truth = files('disparity', DISPARITY_SUFFIXES, 'disparity')
+    valid = files('valid', ('.png',), 'valid mask') if (folder / 'valid').is_dir() else None
+    stems = match_stems(left, right, truth, *([valid] if valid else []))
+    frames = [_Frame(left[stem], right[stem], truth[stem], valid[stem] if valid else None)
+              for stem in stems]
     return _sequence(folder.name, frames, read_disparity, _yaml_calibration(folder, root),
                      folder)
 
@@ -287,41 +234,24 @@ def read_sintel_stereo(root: PathLike, pass_name: str = 'clean',
                            f'{", ".join(_SINTEL_PASSES)}')
     root = Path(root)
     training = root / 'training' if (root / 'training').is_dir() else root
-    left_root = _directory(training / f'{pass_name}_left', f'Sintel {pass_name}_left',
-                           _SINTEL_LAYOUT)
-    available = sorted(path.name for path in left_root.iterdir() if path.is_dir())
-    names = _select(available, sequences, left_root)
+    left_root = training / f'{pass_name}_left'
+    available = subfolders(left_root, f'Sintel {pass_name}_left', _SINTEL_LAYOUT)
+    names = select_sequences(available, sequences, left_root)
     return [_sintel_sequence(training, pass_name, name, non_occluded) for name in names]
-
-
-def _select(available: Sequence[str], wanted: Optional[Sequence[str]], where: Path
-            ) -> List[str]:
-    if not available:
-        raise DatasetError(f'{where}: no sequence folders in it')
-    if wanted is None:
-        return list(available)
-    unknown = [name for name in wanted if name not in available]
-    if unknown:
-        raise DatasetError(f'{where}: no sequence {", ".join(map(repr, unknown))}; available: '
-                           f'{", ".join(available)}')
-    return list(wanted)
 
 
 def _sintel_sequence(training: Path, pass_name: str, name: str,
                      non_occluded: bool) -> StereoSequence:
     def files(folder: str, what: str, suffix: str = '.png') -> Dict[str, Path]:
-        return _files_by_stem(training / folder / name, (suffix,), what, _SINTEL_LAYOUT)
+        return files_by_stem(training / folder / name, (suffix,), what, _SINTEL_LAYOUT)
 
-    left_name = f'{pass_name}_left/'
     left = files(f'{pass_name}_left', 'left image')
-    others = {f'{pass_name}_right/': files(f'{pass_name}_right', 'right image'),
-              'disparities/': files('disparities', 'disparity')}
-    if non_occluded:
-        others['occlusions/'] = files('occlusions', 'occlusion mask')
-    stems = _match_stems((left_name, left), others)
-    frames = [_Frame(left[stem], others[f'{pass_name}_right/'][stem],
-                     others['disparities/'][stem],
-                     others['occlusions/'][stem] if non_occluded else None) for stem in stems]
+    right = files(f'{pass_name}_right', 'right image')
+    truth = files('disparities', 'disparity')
+    occlusions = files('occlusions', 'occlusion mask') if non_occluded else None
+    stems = match_stems(left, right, truth, *([occlusions] if occlusions else []))
+    frames = [_Frame(left[stem], right[stem], truth[stem],
+                     occlusions[stem] if occlusions else None) for stem in stems]
     calibration = None
     if (training / 'camdata_left').is_dir():
         camera = training / 'camdata_left' / name / f'{stems[0]}.cam'
@@ -361,17 +291,15 @@ def read_kitti2015(root: PathLike, occluded: bool = True) -> List[StereoSequence
     truth_folder = 'disp_occ_0' if occluded else 'disp_noc_0'
 
     def files(folder: str, what: str) -> Dict[str, Path]:
-        return _files_by_stem(training / folder, ('.png',), what, _KITTI2015_LAYOUT,
-                              pattern='*_10.png')
+        return files_by_stem(training / folder, ('.png',), what, _KITTI2015_LAYOUT,
+                             pattern='*_10.png')
 
-    left = files('image_2', 'left image')
-    others = {'image_3/': files('image_3', 'right image'),
-              f'{truth_folder}/': files(truth_folder, 'disparity')}
-    stems = _match_stems(('image_2/', left), others)
+    left, right = files('image_2', 'left image'), files('image_3', 'right image')
+    truth = files(truth_folder, 'disparity')
     calib_folder = training / 'calib_cam_to_cam'
     sequences = []
-    for stem in stems:
-        frame = _Frame(left[stem], others['image_3/'][stem], others[f'{truth_folder}/'][stem])
+    for stem in match_stems(left, right, truth):
+        frame = _Frame(left[stem], right[stem], truth[stem])
         scene = stem[:-len('_10')]
         calibration = None
         if calib_folder.is_dir():
@@ -428,8 +356,8 @@ def read_kitti_depth(root: PathLike, split: str = 'test',
         raise DatasetError(f'unknown KITTI Depth split {split!r}; expected one of '
                            f'{", ".join(_KITTI_DEPTH_SPLITS)}')
     root = Path(root)
-    input_root = _directory(root / 'input', 'KITTI raw input', _KITTI_DEPTH_LAYOUT)
-    gt_root = _directory(root / 'gt_depth', 'KITTI annotated depth', _KITTI_DEPTH_LAYOUT)
+    input_root = require_folder(root / 'input', 'KITTI raw input', _KITTI_DEPTH_LAYOUT)
+    gt_root = require_folder(root / 'gt_depth', 'KITTI annotated depth', _KITTI_DEPTH_LAYOUT)
     present = sorted(path.name for path in gt_root.iterdir() if path.is_dir())
     held_out = KITTI_DEPTH_TEST + KITTI_DEPTH_VAL
     chosen = {'test': [n for n in present if n in KITTI_DEPTH_TEST],
@@ -446,8 +374,8 @@ def _kitti_depth_sequence(input_root: Path, gt_folder: Path,
                           max_frames: Optional[int]) -> StereoSequence:
     name = gt_folder.name
     drive = input_root / name[:10] / name
-    truth = _files_by_stem(gt_folder / 'proj_depth' / 'groundtruth' / 'image_02', ('.png',),
-                           'annotated depth', _KITTI_DEPTH_LAYOUT)
+    truth = files_by_stem(gt_folder / 'proj_depth' / 'groundtruth' / 'image_02', ('.png',),
+                          'annotated depth', _KITTI_DEPTH_LAYOUT)
     stems = list(truth)[:max_frames]
     frames = []
     for stem in stems:
@@ -492,10 +420,9 @@ def read_middlebury2014(root: PathLike, non_occluded: bool = False) -> List[Ster
     that ``mask0nocc.png`` marks 255 (as SAV's ``readDispMiddlebury``); by default every
     pixel with GT counts.
     """
-    root = _directory(Path(root), 'Middlebury', _MIDDLEBURY_LAYOUT)
-    scenes = _self_or_children(root, lambda path: (path / 'im0.png').is_file(), 'im0.png',
-                               _MIDDLEBURY_LAYOUT)
-    return [_middlebury_scene(scene, non_occluded) for scene in scenes]
+    scenes = sequence_folders(Path(root), lambda path: (path / 'im0.png').is_file(), 'im0.png',
+                              _MIDDLEBURY_LAYOUT)
+    return [_middlebury_scene(scene, non_occluded) for scene in scenes.values()]
 
 
 def _middlebury_scene(scene: Path, non_occluded: bool) -> StereoSequence:
