@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_MODES = {
+MODES = {
     'sgbm': cv2.STEREO_SGBM_MODE_SGBM,
     'hh': cv2.STEREO_SGBM_MODE_HH,
     'sgbm_3way': cv2.STEREO_SGBM_MODE_SGBM_3WAY,
@@ -28,8 +28,8 @@ class SGBMBackend:
                              f'got {num_disparities}')
         if block_size < 1 or block_size % 2 == 0:
             raise ValueError(f'block_size must be odd and positive, got {block_size}')
-        if mode not in _MODES:
-            raise ValueError(f'mode must be one of {sorted(_MODES)}, got {mode!r}')
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {sorted(MODES)}, got {mode!r}')
         # OpenCV's recommended smoothness penalties for 3-channel input.
         p1 = p1 or 8 * 3 * block_size ** 2
         p2 = p2 or 32 * 3 * block_size ** 2
@@ -39,7 +39,7 @@ class SGBMBackend:
             minDisparity=min_disparity, numDisparities=num_disparities, blockSize=block_size,
             P1=p1, P2=p2, disp12MaxDiff=disp12_max_diff, preFilterCap=pre_filter_cap,
             uniquenessRatio=uniqueness_ratio, speckleWindowSize=speckle_window_size,
-            speckleRange=speckle_range, mode=_MODES[mode])
+            speckleRange=speckle_range, mode=MODES[mode])
         self._min_disparity = min_disparity
 
     def warmup(self, height: int, width: int, frames: int) -> None:

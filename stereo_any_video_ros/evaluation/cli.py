@@ -30,13 +30,18 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
+from stereo_any_video_ros.backends.sgbm import MODES as SGBM_MODES
 from stereo_any_video_ros.bag_io import BagError
 from stereo_any_video_ros.evaluation import scoring
 from stereo_any_video_ros.evaluation.datasets import (
     DatasetError, DepthSequence, FrameSelection, open_dataset, READERS)
+from stereo_any_video_ros.evaluation.datasets.depthcrafter_benchmark import (
+    PROTOCOLS as BENCHMARK_PROTOCOLS)
+from stereo_any_video_ros.evaluation.depth_metrics import MONST3R_SOLVERS
 from stereo_any_video_ros.evaluation.methods import (
-    build_method, MethodOptions, MethodSpec, PRECISIONS, Prediction, predictions_from_file,
-    save_predictions)
+    build_method, KINDS, MethodOptions, MethodSpec, PRECISIONS, Prediction,
+    predictions_from_file, save_predictions)
+from stereo_any_video_ros.evaluation.stereo_metrics import TEPE_FORMS
 from tqdm import tqdm
 
 LOG = logging.getLogger('eval')
@@ -53,8 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument('--pass', dest='pass_name', default='clean', choices=('clean', 'final'),
                       help='Sintel rendering pass')
     data.add_argument('--split', default='test', help='Dynamic Replica and KITTI depth split')
-    data.add_argument('--benchmark-dataset', default='',
-                      choices=('', 'sintel', 'scannet', 'kitti', 'bonn', 'nyu'),
+    data.add_argument('--benchmark-dataset', default='', choices=('', *BENCHMARK_PROTOCOLS),
                       help='which DepthCrafter benchmark csv (protocol length and max depth); '
                            'inferred from the names when empty')
     data.add_argument('--max-depth', type=float, default=0.0,
@@ -77,8 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='sgbm, sav, stereo-stage1, stereodiff; e.g. sav:fp32 sav:bf16')
     source.add_argument('--predictions', default='', help='folder of saved predictions: '
                         '<sequence>.npz from --save-predictions, or <sequence>.npy')
-    run.add_argument('--prediction-kind', default='disparity',
-                     choices=('disparity', 'depth', 'relative_disparity'),
+    run.add_argument('--prediction-kind', default='disparity', choices=KINDS,
                      help='what .npy predictions hold')
     run.add_argument('--label', default='', help='name of the saved predictions in reports')
     run.add_argument('--device', default='cpu')
@@ -88,24 +91,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--inference-height', type=int, default=0)
     run.add_argument('--sgbm-num-disparities', type=int, default=128)
     run.add_argument('--sgbm-block-size', type=int, default=5)
-    run.add_argument('--sgbm-mode', default='sgbm', choices=('sgbm', 'hh', 'sgbm_3way', 'hh4'))
+    run.add_argument('--sgbm-mode', default='sgbm', choices=sorted(SGBM_MODES))
     run.add_argument('--sav-checkpoint', default='')
     run.add_argument('--vda-checkpoint', default='')
-    run.add_argument('--sav-iters', type=int, default=20)
+    run.add_argument('--sav-iters', type=int, help="refinement updates (default: SAV's 20)")
     run.add_argument('--monst3r-checkpoint', default='')
     run.add_argument('--depthcrafter-unet', default='')
     run.add_argument('--svd-folder', default='')
-    run.add_argument('--stage1-resolution', type=int, default=512)
-    run.add_argument('--stage1-batch-size', type=int, default=8)
-    run.add_argument('--resolution', type=int, default=1024, help='stage-2 long side cap')
-    run.add_argument('--clip-length', type=int, default=110, help='stage-2 window')
-    run.add_argument('--clip-overlap', type=int, default=25, help='stage-2 window overlap')
-    run.add_argument('--seed', type=int, default=42)
+    run.add_argument('--stage1-resolution', type=int, default=MethodOptions.stage1_resolution)
+    run.add_argument('--stage1-batch-size', type=int, default=MethodOptions.stage1_batch_size)
+    # Stage 2 defaults are Stage2Settings' (the paper's), left unset here so that this
+    # module does not import diffusers before a stereodiff run needs it.
+    run.add_argument('--resolution', type=int, help='stage-2 long side cap (default 1024)')
+    run.add_argument('--clip-length', type=int, help='stage-2 window (default 110)')
+    run.add_argument('--clip-overlap', type=int, help='stage-2 window overlap (default 25)')
+    run.add_argument('--seed', type=int, help='stage-2 noise seed (default 42)')
 
     scores = parser.add_argument_group('metrics and output')
-    scores.add_argument('--tepe-form', default='absolute', choices=('absolute', 'signed'),
+    scores.add_argument('--tepe-form', default='absolute', choices=TEPE_FORMS,
                         help="SAV's |Δpred| − |Δgt| or DynamicStereo's signed form")
-    scores.add_argument('--monst3r-solver', default='adam', choices=('adam', 'exact'),
+    scores.add_argument('--monst3r-solver', default='adam', choices=MONST3R_SOLVERS,
                         help="MonST3R's L1 fit: its Adam recipe, or the exact L1 minimum")
     scores.add_argument('--output', default='eval_output')
     scores.add_argument('--vis-frames', type=int, nargs='*', default=[0],
@@ -125,8 +130,9 @@ def method_options(args) -> MethodOptions:
         sav_iters=args.sav_iters, monst3r_checkpoint=args.monst3r_checkpoint,
         depthcrafter_unet=args.depthcrafter_unet, svd_folder=args.svd_folder,
         stage1_resolution=args.stage1_resolution, stage1_batch_size=args.stage1_batch_size,
-        stage2={'window': args.clip_length, 'overlap': args.clip_overlap,
-                'max_resolution': args.resolution, 'seed': args.seed})
+        stage2={name: value for name, value in (
+            ('window', args.clip_length), ('overlap', args.clip_overlap),
+            ('max_resolution', args.resolution), ('seed', args.seed)) if value is not None})
 
 
 def check_usage(args, parser: argparse.ArgumentParser) -> List[MethodSpec]:

@@ -74,13 +74,13 @@ class MethodOptions:
     sgbm: Dict[str, Any] = field(default_factory=dict)  # NodeConfig 'sgbm.*' values
     sav_checkpoint: str = ''
     vda_checkpoint: str = ''
-    sav_iters: int = 20
+    sav_iters: Optional[int] = None  # None: the node parameter's default (SAV's 20)
     monst3r_checkpoint: str = ''
     depthcrafter_unet: str = ''
     svd_folder: str = ''
     stage1_resolution: int = 512
     stage1_batch_size: int = 8
-    stage2: Dict[str, Any] = field(default_factory=dict)  # Stage2Settings fields
+    stage2: Dict[str, Any] = field(default_factory=dict)  # Stage2Settings fields to override
 
 
 class StereoMethod:
@@ -89,10 +89,11 @@ class StereoMethod:
     def __init__(self, spec: MethodSpec, options: MethodOptions):
         self.spec = spec
         values = {'backend': spec.name, 'checkpoint': options.sav_checkpoint,
-                  'sav.vda_checkpoint': options.vda_checkpoint, 'sav.iters': options.sav_iters,
-                  'device': options.device, 'precision': spec.precision,
-                  'inference_width': options.inference_width,
+                  'sav.vda_checkpoint': options.vda_checkpoint, 'device': options.device,
+                  'precision': spec.precision, 'inference_width': options.inference_width,
                   'inference_height': options.inference_height}
+        if options.sav_iters is not None:
+            values['sav.iters'] = options.sav_iters
         values.update({f'sgbm.{k}': v for k, v in options.sgbm.items()})
         self.config = NodeConfig.from_values(values)
         self._infer = sequence_inference(self.config)
@@ -126,7 +127,6 @@ class MonocularMethod:
                 settings=Stage2Settings(**options.stage2),
                 stage1_long_side=options.stage1_resolution,
                 stage1_batch_size=options.stage1_batch_size)
-            self.stage1 = self.pipeline.stage1
         else:
             self.pipeline = None
             self.stage1 = Stage1Engine.from_checkpoint(
@@ -160,6 +160,10 @@ def predictions_from_file(path, label: str, kind: str,
     path = str(path)
     if path.endswith('.npz'):
         with np.load(path) as saved:
+            missing = {'values', 'kind', 'frames'} - set(saved.files)
+            if missing:
+                raise ValueError(f'{path} lacks {sorted(missing)}: not written by eval '
+                                 '--save-predictions; give a (T, H, W) .npy instead')
             values = saved['values']
             kind = str(saved['kind'])
             saved_frames = saved['frames']

@@ -109,7 +109,6 @@ class Scored:
     """A prediction's figures on one sequence, and what the plots draw."""
 
     label: str
-    kind: str
     report: Dict[str, Any]  # JSON-ready, by protocol
     length: int
     curves: Dict[str, Tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -125,8 +124,7 @@ def score(prediction: Prediction, truth: Truth, tepe_form: str = 'absolute',
     if len(values) != len(truth.frames):
         raise DatasetError(f'{prediction.label} has {len(values)} frames for {truth.name} but '
                            f'{len(truth.frames)} are evaluated')
-    scored = Scored(prediction.label, prediction.kind, {'seconds': prediction.seconds},
-                    len(values))
+    scored = Scored(prediction.label, {'seconds': prediction.seconds}, len(values))
     if prediction.kind == 'disparity':
         _score_disparity(scored, values, truth, tepe_form)
         if truth.depth is None:
@@ -276,28 +274,27 @@ def json_default(value: Any) -> Any:
 # -- figures -------------------------------------------------------------------------------
 
 def plot_sequence(folder: Path, name: str, truth: Truth, runs: List[Scored],
-                  vis_frames: Sequence[int]) -> List[Path]:
-    written = []
+                  vis_frames: Sequence[int]) -> None:
     series = sorted({key for run in runs for key in run.curves})
     for key in series:
         having = [run for run in runs if len(run.curves.get(key, ((), ()))[1]) > 1]
         if not having:
             continue  # a single frame makes no curve
-        written.append(plots.plot_error_curves(
+        plots.plot_error_curves(
             folder / f'{name}_curves_{_slug(key)}.png', f'{name}: per-frame {key}', key,
             {run.label: run.curves[key][1] for run in having},
-            {run.label: run.curves[key][0] for run in having}))
+            {run.label: run.curves[key][0] for run in having})
     spectral = [run for run in runs if run.spectra]
     if spectral:
-        written.append(plots.plot_spectra(
+        plots.plot_spectra(
             folder / f'{name}_spectrum.png', f'{name}: error magnitude spectrum',
             {key: {run.label: run.spectra[key] for run in spectral}
-             for key in spectral[0].spectra}))
+             for key in spectral[0].spectra})
         for key in spectral[0].bands:
-            written.append(plots.plot_bands(
+            plots.plot_bands(
                 folder / f'{name}_bands_{_slug(key)}.png', f'{name}: {key} by frequency band',
                 frequency.band_labels()[:len(spectral[0].bands[key])],
-                {run.label: run.bands[key] for run in spectral}))
+                {run.label: run.bands[key] for run in spectral})
     positions = {int(f): k for k, f in enumerate(truth.frames)}
     for frame in vis_frames:
         if frame not in positions:
@@ -309,12 +306,11 @@ def plot_sequence(folder: Path, name: str, truth: Truth, runs: List[Scored],
         for quantity in sorted(quantities):
             reference = truth.disparity if quantity.startswith('disparity') else truth.depth
             chosen = {label: m for label, m in maps.items() if m[2] == quantity}
-            written.append(plots.plot_frame(
+            plots.plot_frame(
                 folder / f'{name}_frame{frame:06d}_{quantity.split()[0]}.png',
                 f'{name}, frame {frame}', truth.images[position], reference[position],
                 {label: m[0] for label, m in chosen.items()},
-                {label: m[1] for label, m in chosen.items()}, quantity))
-    return written
+                {label: m[1] for label, m in chosen.items()}, quantity)
 
 
 def _slug(text: str) -> str:
